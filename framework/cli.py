@@ -1,0 +1,120 @@
+"""Command-line entry point: Hydra composes the config, we validate it, the pipeline runs it.
+
+Errors the user can fix (unknown config option or key, wrong type, bad data file) are printed as one
+short message and exit with code 2. Hydra is told to re-raise (HYDRA_FULL_ERROR) so that its own
+composition errors reach us and get the same treatment instead of Hydra's exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from framework.errors import ConfigError, UserError, choices_text, did_you_mean
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _print_error(title: str, message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]{title}:[/] {escape(message)}")
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="run", version_base="1.3")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from framework.schema import validate
+
+    try:
+        validate(cfg)
+        from framework.pipeline import run  # heavy imports start here, once the config is known to be sane
+
+        return run(cfg)
+    except UserError as exc:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # the sweeper records the failed job and goes on
+        _print_error(exc.title, str(exc))
+        sys.exit(exc.exit_code)
+
+
+def _override_key_error(message: str, argv: list[str]) -> ConfigError | None:
+    """Rewrite Hydra's 'Could not override' into 'unknown key, allowed keys are ...'."""
+    match = re.search(r"Could not override '([^']+)'", message)
+    if not match:
+        return None
+    key = match.group(1)
+    parent, _, leaf = key.rpartition(".")
+    allowed: list[str] = []
+    try:  # compose without the offending override to list what the parent node does have
+        from hydra import compose, initialize_config_dir
+        from hydra.core.global_hydra import GlobalHydra
+        from omegaconf import OmegaConf
+
+        kept = [a for a in argv if not a.startswith(f"{key}=") and not a.startswith("-")]
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("run", overrides=kept)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if isinstance(node, DictConfig):
+            allowed = [str(k) for k in node if k != "hydra"]
+    except Exception:
+        pass
+    where = f" in '{parent}'" if parent else ""
+    return ConfigError(
+        f"Unknown key '{key}'{where}.{did_you_mean(leaf, allowed)} Allowed keys{where}: {choices_text(allowed)}."
+    )
+
+
+def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
+    from hydra.errors import MissingConfigException
+
+    text = str(exc)
+    if isinstance(exc, MissingConfigException):
+        match = re.search(r"Could not find '([^']+)/([^']+)'", text)
+        options = getattr(exc, "options", None) or re.findall(r"^\t(\S+)$", text, flags=re.M)
+        if match:
+            group, value = match.groups()
+            example = f" Example: {group}={sorted(options)[0]}" if options else ""
+            return ConfigError(
+                f"Unknown {group} '{value}'.{did_you_mean(value, options)} "
+                f"Available {group} options: {choices_text(options)}.{example}"
+            )
+    rewritten = _override_key_error(text, argv)
+    if rewritten is not None:
+        return rewritten
+    first = text.split("\nConfig search path")[0].strip()
+    cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+    return ConfigError(f"{first}{cause}".replace("\n", " "))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run `run.py` with `argv` (default: sys.argv[1:]); exits 2 on errors the user can fix."""
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
+    args = sys.argv[1:]
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    from hydra.errors import ConfigCompositionException, HydraException, OverrideParseException
+
+    try:
+        _hydra_main()
+    except UserError as exc:
+        _print_error(exc.title, str(exc))
+        sys.exit(exc.exit_code)
+    except HydraException as exc:
+        if isinstance(exc.__cause__, UserError):  # raised inside instantiate() or a Hydra job: unwrap
+            _print_error(exc.__cause__.title, str(exc.__cause__))
+            sys.exit(exc.__cause__.exit_code)
+        if not isinstance(exc, ConfigCompositionException | OverrideParseException):
+            raise
+        err = _composition_error(exc, args)
+        _print_error(err.title, str(err))
+        sys.exit(err.exit_code)

@@ -1,0 +1,1 @@
+"""Data: format readers, synthetic generators, feature encoding and batching."""

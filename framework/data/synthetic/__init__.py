@@ -1,0 +1,1 @@
+"""Seeded generators with planted structure, one per data shape; the embedded default datasets."""

@@ -1,0 +1,1 @@
+"""Pointwise ranking (CTR) models: forward(categorical [B, F] ids, numeric [B, D]) -> logits [B]."""

@@ -1,0 +1,1 @@
+"""Serving-side stages: latency measurement, ANN indexes, two-stage retrieval -> ranking."""

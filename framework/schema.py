@@ -1,0 +1,431 @@
+"""Schemas of the composed run config, and their validation with messages a user can act on.
+
+`validate(cfg)` runs before any heavy import: it rejects unknown keys, wrong types, a model that does
+not fit the case's task, and `_target_` arguments that the target does not take (read from source by
+`framework.signatures`). `validate_targets(cfg)` runs once torch is imported and checks the targets
+that live outside this package (torch optimizers, torchmetrics classes) the same way. Both raise
+`ConfigError`; the entry point prints it and exits with code 2, before any data is read.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from framework.errors import ConfigError, choices_text, did_you_mean
+from framework.signatures import REQUIRED, TargetSignature, read_signature
+
+TASKS = ("ctr", "retrieval")
+
+
+@dataclass
+class TrainerConfig:
+    """Keyword arguments of `lightning.pytorch.Trainer` that a config may set (a test checks the names)."""
+
+    accelerator: str = "cpu"
+    devices: Any = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: Any = "32-true"
+    sync_batchnorm: bool = False
+    max_epochs: int = 3
+    min_epochs: int | None = None
+    max_steps: int = -1
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    limit_train_batches: int | float | None = None
+    limit_val_batches: int | float | None = None
+    limit_test_batches: int | float | None = None
+    overfit_batches: int | float = 0.0
+    val_check_interval: int | float | None = None
+    check_val_every_n_epoch: int | None = 1
+    num_sanity_val_steps: int = 0
+    log_every_n_steps: int = 50
+    deterministic: bool | Literal["warn"] = True
+    benchmark: bool | None = None
+    enable_progress_bar: bool = True
+    profiler: str | None = None
+
+
+@dataclass
+class OptimConfig:
+    optimizer: dict[str, Any] = field(default_factory=dict)  # a `_target_` node
+    scheduler: dict[str, Any] | None = None  # a `_target_` node (torch.optim.lr_scheduler.*) or null
+    # Sparse embedding gradients (only touched rows updated). null = auto: on, except under DDP on GPUs
+    # (NCCL cannot all-reduce sparse tensors).
+    sparse_embeddings: bool | None = None
+
+
+@dataclass
+class CheckpointConfig:
+    save_top_k: int = 1
+    every_n_train_steps: int | None = None  # extra mid-epoch checkpoints for long epochs
+
+
+@dataclass
+class EarlyStoppingConfig:
+    patience: int = 1  # validations without improvement of the monitored metric before training stops
+    min_delta: float = 0.0
+
+
+@dataclass
+class DesignCard:
+    """The case's answers to the design framework's questions; printed and saved with every run."""
+
+    business_objective: str = ""
+    ml_framing: str = ""
+    label: str = ""
+    features: list[str] = field(default_factory=list)
+    online_metrics: list[str] = field(default_factory=list)
+    serving: str = ""
+    latency_budget_ms: float = 0.0
+    monitoring: str = ""
+    retraining: str = ""
+
+
+@dataclass
+class ServingConfig:
+    candidates_per_request: int = 100  # items scored per request when measuring serving latency
+    latency_requests: int = 200  # timed requests (after warm-up) for p50/p99
+
+
+@dataclass
+class CaseConfig:
+    name: str = ""
+    task: Literal["ctr", "retrieval"] = "ctr"
+    design: DesignCard = field(default_factory=DesignCard)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+
+
+@dataclass
+class FeaturesConfig:
+    min_count: int = 1  # categories seen fewer times in train go to the out-of-vocabulary bucket
+    hash_buckets: int | None = None  # hashing trick per field instead of a vocabulary
+    numeric_transform: Literal["log1p", "none"] = "log1p"
+    standardize: bool = True
+    missing_indicators: bool = False
+
+
+@dataclass
+class DatasetConfig:
+    """Keys every dataset has; the rest must be parameters of the dataset's `_target_` source."""
+
+    name: str = ""
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    batch_size: int = 4096
+    eval_batch_size: int = 16384
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    cache: bool = True
+
+
+@dataclass
+class EvalConfig:
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> `_target_` node
+    monitor: str = ""  # the metric checkpoints and sweeps optimise; named once, here
+    mode: Literal["min", "max"] = "max"
+
+
+@dataclass
+class LoggerConfig:
+    kind: Literal["wandb", "csv", "none"] = "wandb"
+    project: str = "mlsd"
+    entity: str | None = None
+    mode: Literal["offline", "online"] = "offline"
+
+
+@dataclass
+class PathsConfig:
+    output_root: str = "outputs"
+    cache_dir: str = "~/.cache/mlsd"
+
+
+@dataclass
+class RunConfig:
+    seed: int = 42
+    resume: bool = False
+    tags: list[str] = field(default_factory=list)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    early_stopping: EarlyStoppingConfig | None = None
+    case: CaseConfig = field(default_factory=CaseConfig)
+    dataset: dict[str, Any] = field(default_factory=dict)  # DatasetConfig + source params
+    model: dict[str, Any] = field(default_factory=dict)  # `_target_` node
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    sweep: dict[str, Any] | None = None
+
+
+# Constructor parameters filled by the pipeline, never by config.
+INJECTED = {"feature_spec", "params"}
+
+_UNRESOLVED = object()
+_SEQUENCES = (list, tuple, collections.abc.Sequence)
+_MAPPINGS = (dict, collections.abc.Mapping)
+
+
+def _get(node: DictConfig, key: str) -> Any:
+    """A value with interpolations resolved where possible (hydra: resolvers need a running app)."""
+    try:
+        value = node[key]
+    except Exception:
+        return _UNRESOLVED
+    if isinstance(value, DictConfig | ListConfig):
+        return value
+    return value
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Any:
+        return "any value"
+    if tp is type(None) or tp is None:
+        return "null"
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in _SEQUENCES or tp in (list, tuple):
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return f"a list of {_type_name(args[0])}s" if args else "a list"
+    if origin in _MAPPINGS or tp is dict:
+        return "a mapping"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
+
+
+def matches(value: Any, tp: Any) -> bool:
+    """Does a (resolved) config value fit the annotation?"""
+    if tp is Any or value is _UNRESOLVED:
+        return True
+    if tp is None or tp is type(None):
+        return value is None
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return value in typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, a) for a in typing.get_args(tp))
+    if origin in _SEQUENCES or tp in (list, tuple):
+        if not isinstance(value, ListConfig | list | tuple):
+            return False
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return not args or all(matches(v, args[0]) for v in value)
+    if origin in _MAPPINGS or tp is dict or dataclasses.is_dataclass(tp):
+        return isinstance(value, DictConfig | dict)
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    return True
+
+
+class Problems:
+    """Collects every problem of a config so the user fixes them in one go."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def unknown_key(self, path: str, key: str, allowed: list[str], where: str = "") -> None:
+        full = f"{path}.{key}" if path else key
+        self.items.append(
+            f"Unknown key '{full}'{where}.{did_you_mean(key, allowed)} "
+            f"Allowed keys{' in ' + path if path else ''}: {choices_text(allowed)}."
+        )
+
+    def wrong_type(self, full: str, value: Any, tp: Any) -> None:
+        shown = OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
+        self.items.append(f"'{full}' must be {_type_name(tp)}, got {shown!r}.")
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError("\n".join(f"• {m}" for m in self.items))
+
+
+def check_dataclass(node: DictConfig, schema: type, path: str, problems: Problems) -> None:
+    """Unknown keys and types of `node` against a dataclass schema, recursively."""
+    hints = typing.get_type_hints(schema)
+    allowed = [f.name for f in dataclasses.fields(schema)]
+    for key in node:
+        key = str(key)
+        full = f"{path}.{key}" if path else key
+        if key not in hints:
+            problems.unknown_key(path, key, allowed)
+            continue
+        value, tp = _get(node, key), hints[key]
+        nested = [a for a in (typing.get_args(tp) or (tp,)) if dataclasses.is_dataclass(a)]
+        if nested and isinstance(value, DictConfig):
+            check_dataclass(value, nested[0], full, problems)
+        elif not matches(value, tp):
+            problems.wrong_type(full, value, tp)
+
+
+def check_target(
+    node: DictConfig, path: str, problems: Problems, sig: TargetSignature | None, extra_allowed: tuple = ()
+) -> None:
+    """A `_target_` node's keys against the target's parameters: unknown, missing, wrongly typed."""
+    if sig is None:
+        return  # not readable without import: validate_targets() checks it after the heavy imports
+    allowed = [p for p in sig.params if p not in INJECTED]
+    where = f" (not a parameter of {sig.target})"
+    for key in node:
+        key = str(key)
+        if key.startswith("_") or key in extra_allowed:
+            continue
+        if key not in sig.params or key in INJECTED:
+            if not sig.accepts_var_kwargs:
+                problems.unknown_key(path, key, [*allowed, *extra_allowed], where)
+            continue
+        value = _get(node, key)
+        if not matches(value, sig.params[key].annotation):
+            problems.wrong_type(f"{path}.{key}", value, sig.params[key].annotation)
+    for p in sig.params.values():
+        if p.default is REQUIRED and p.name not in INJECTED and p.name not in node.keys():  # noqa: SIM118 - `in node` is False for ??? values
+            problems.add(f"'{path}.{p.name}' is required by {sig.target}: set it, e.g. {path}.{p.name}=...")
+    missing = [str(k) for k in node if not str(k).startswith("_") and OmegaConf.is_missing(node, str(k))]
+    for key in missing:
+        problems.add(f"'{path}.{key}' must be set (it is ??? in the config), e.g. {path}.{key}=...")
+
+
+def _target_of(node: Any, path: str, problems: Problems) -> str | None:
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        problems.add(f"'{path}' must be a mapping with a _target_ (the class or function to build).")
+        return None
+    return str(node._target_)
+
+
+def check_target_node(node: Any, path: str, problems: Problems, extra_allowed: tuple = ()) -> None:
+    target = _target_of(node, path, problems)
+    if target is not None:
+        check_target(node, path, problems, read_signature(target), extra_allowed)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Fast structural validation (no torch import). Raises ConfigError listing every problem."""
+    problems = Problems()
+    top = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    check_dataclass(top, RunConfig, "", problems)
+
+    for name in ("model", "dataset", "eval", "case"):
+        if name not in cfg or cfg[name] is None:
+            problems.add(f"No {name} is selected: pick one, e.g. {name}=<option> (see python run.py --help).")
+    problems.raise_if_any()
+
+    check_target_node(cfg.optim.optimizer, "optim.optimizer", problems)
+    if cfg.optim.scheduler is not None:
+        check_target_node(cfg.optim.scheduler, "optim.scheduler", problems, extra_allowed=("interval",))
+    _check_dataset(cfg.dataset, problems)
+    _check_model(cfg, problems)
+    _check_eval(cfg.eval, problems)
+    problems.raise_if_any()
+
+
+def _check_dataset(node: DictConfig, problems: Problems) -> None:
+    target = _target_of(node, "dataset", problems)
+    if target is None:
+        return
+    common = [f.name for f in dataclasses.fields(DatasetConfig)]
+    sig = read_signature(target)
+    check_target(node, "dataset", problems, sig, extra_allowed=tuple(common))
+    check_dataclass(OmegaConf.masked_copy(node, [k for k in common if k in node]), DatasetConfig, "dataset", problems)
+    split = _get(node, "split")
+    numbers = isinstance(split, ListConfig) and all(isinstance(s, int | float) for s in split)
+    if numbers and (len(split) != 3 or any(s <= 0 for s in split) or abs(sum(split) - 1.0) > 1e-6):
+        problems.add(
+            f"'dataset.split' must be three positive fractions [train, valid, test] summing to 1 "
+            f"(validation picks the best epoch, test reports it), got {list(split)}. "
+            f"Example: dataset.split=[0.8,0.1,0.1]"
+        )
+    for key in ("batch_size", "eval_batch_size"):
+        value = _get(node, key)
+        if isinstance(value, int) and value <= 0:
+            problems.add(f"'dataset.{key}' must be a positive integer, got {value}.")
+    features = _get(node, "features")
+    if isinstance(features, DictConfig):
+        buckets = _get(features, "hash_buckets")
+        if isinstance(buckets, int) and buckets < 2:
+            problems.add(
+                f"'dataset.features.hash_buckets' must be at least 2 (or null for a vocabulary), got {buckets}."
+            )
+        min_count = _get(features, "min_count")
+        if isinstance(min_count, int) and min_count < 1:
+            problems.add(f"'dataset.features.min_count' must be at least 1, got {min_count}.")
+
+
+def _check_model(cfg: DictConfig, problems: Problems) -> None:
+    target = _target_of(cfg.model, "model", problems)
+    if target is None:
+        return
+    sig = read_signature(target)
+    check_target(cfg.model, "model", problems, sig)
+    task = _get(cfg.case, "task")
+    if sig is not None and sig.tasks is not None and task not in sig.tasks:
+        problems.add(
+            f"Model {target.rsplit('.', 1)[-1]} does not fit case '{_get(cfg.case, 'name')}': the case is a "
+            f"'{task}' task and this model serves {', '.join(sig.tasks)}. Pick a model made for '{task}' "
+            f'(models whose class declares tasks = ("{task}",); see python run.py --help).'
+        )
+
+
+def _check_eval(node: DictConfig, problems: Problems) -> None:
+    metrics = _get(node, "metrics")
+    if not isinstance(metrics, DictConfig) or len(metrics) == 0:
+        problems.add("'eval.metrics' must name at least one metric.")
+        return
+    for name in metrics:
+        check_target_node(metrics[name], f"eval.metrics.{name}", problems)
+    monitor = _get(node, "monitor")
+    if isinstance(monitor, str) and monitor not in metrics:
+        problems.add(
+            f"'eval.monitor' is '{monitor}', which is not a metric of this eval suite."
+            f"{did_you_mean(monitor, [str(m) for m in metrics])} Metrics: {choices_text(str(m) for m in metrics)}."
+        )
+    elif isinstance(monitor, str) and isinstance(metrics[monitor], DictConfig) and "_target_" in metrics[monitor]:
+        sig = read_signature(str(metrics[monitor]._target_))
+        higher = sig.attributes.get("higher_is_better") if sig is not None else None
+        if isinstance(higher, bool) and higher != (_get(node, "mode") == "max"):
+            problems.add(
+                f"'eval.mode' is '{_get(node, 'mode')}', but the monitored metric '{monitor}' is better when "
+                f"{'higher' if higher else 'lower'}: set eval.mode={'max' if higher else 'min'}."
+            )
+
+
+def validate_targets(cfg: DictConfig) -> None:
+    """Import-time check of every `_target_` node (after torch is imported, before data is read)."""
+    from hydra.utils import get_object
+
+    from framework.signatures import signature_from_object
+
+    problems = Problems()
+    nodes: list[tuple[str, DictConfig, tuple]] = [
+        ("optim.optimizer", cfg.optim.optimizer, ()),
+        ("model", cfg.model, ()),
+        ("dataset", cfg.dataset, tuple(f.name for f in dataclasses.fields(DatasetConfig))),
+    ]
+    if cfg.optim.scheduler is not None:
+        nodes.append(("optim.scheduler", cfg.optim.scheduler, ("interval",)))
+    nodes += [(f"eval.metrics.{k}", v, ()) for k, v in cfg.eval.metrics.items()]
+    for path, node, extra in nodes:
+        target = str(node._target_)
+        try:
+            obj = get_object(target)
+        except Exception as exc:
+            problems.add(f"'{path}._target_' is '{target}', which cannot be imported ({exc}).")
+            continue
+        sig = signature_from_object(target, obj)
+        check_target(node, path, problems, sig, extra_allowed=extra)
+    problems.raise_if_any()

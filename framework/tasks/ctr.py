@@ -1,0 +1,84 @@
+"""Click-through-rate task: binary cross-entropy on logits, eval-suite metrics on probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning.pytorch as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import Metric, MetricCollection
+
+from framework.models.layers import set_sparse
+
+
+class CTRTask(L.LightningModule):
+    """Wraps a ranking model `model(categorical, numeric) -> logits`.
+
+    Logs train/loss per step, val/<metric> per epoch and test/<metric> at the end; metric names come
+    from the eval suite. Reseeds torch's RNG at every epoch start (seed, epoch), so dropout masks of
+    epoch k do not depend on whether the run was resumed before it.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        metrics: dict[str, Metric],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., object] | None = None,
+        scheduler_interval: str = "epoch",
+        monitor: str = "val/loss",
+        sparse_embeddings: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        set_sparse(model, sparse_embeddings)
+        self.val_metrics = MetricCollection(dict(metrics), prefix="val/")
+        self.test_metrics = self.val_metrics.clone(prefix="test/")
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.monitor = monitor
+        self.seed = seed
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch["categorical"], batch["numeric"])
+
+    def on_train_epoch_start(self) -> None:
+        torch.manual_seed(self.seed * 100_003 + self.current_epoch)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = F.binary_cross_entropy_with_logits(self(batch), batch["label"])
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection, prefix: str) -> None:
+        logits = self(batch)
+        label = batch["label"]
+        loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum") / len(label)
+        self.log(f"{prefix}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(label))
+        metrics.update(torch.sigmoid(logits.float()), label.int())
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.val_metrics, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute(), prog_bar=False)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.test_metrics, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        config = {"scheduler": scheduler, "interval": self.scheduler_interval, "monitor": self.monitor}
+        return {"optimizer": optimizer, "lr_scheduler": config}

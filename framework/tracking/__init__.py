@@ -1,0 +1,1 @@
+"""Run records (run.json), experiment trackers (W&B, CSV) and the terminal summary."""
