@@ -177,11 +177,21 @@ def run(cfg: DictConfig) -> float:
 
         checkpoint = L.callbacks.ModelCheckpoint(
             dirpath=run_dir / "checkpoints", filename="best-epoch{epoch:02d}", auto_insert_metric_name=False,
-            monitor=monitor, mode=cfg.eval.mode, save_top_k=cfg.checkpoint.save_top_k, save_last=True,
-            every_n_train_steps=cfg.checkpoint.every_n_train_steps,
+            monitor=monitor, mode=cfg.eval.mode, save_top_k=cfg.checkpoint.save_top_k,
         )  # fmt: skip
+        # last.ckpt after every epoch (Lightning's save_last only follows new bests): what resume=true loads.
+        last = [
+            L.callbacks.ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False)
+        ]
+        if cfg.checkpoint.every_n_train_steps:
+            last.append(
+                L.callbacks.ModelCheckpoint(
+                    dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False,
+                    every_n_train_steps=cfg.checkpoint.every_n_train_steps,
+                )
+            )  # fmt: skip
         throughput, history = ThroughputMonitor(), MetricHistory()
-        callbacks: list[L.Callback] = [checkpoint, throughput, history]
+        callbacks: list[L.Callback] = [checkpoint, *last, throughput, history]
         if cfg.early_stopping is not None:
             callbacks.append(
                 L.callbacks.EarlyStopping(
@@ -203,12 +213,13 @@ def run(cfg: DictConfig) -> float:
 
         with timer("fit"):
             trainer.fit(task, datamodule=data, ckpt_path=resume_from)
+        epochs = list(history.rows)  # testing "best" restores callback states as of that checkpoint
         with timer("test"):
             tested = trainer.test(task, datamodule=data, ckpt_path="best", verbose=False)
 
         if not trainer.is_global_zero:
             return float("nan")
-        best = history.best(monitor, cfg.eval.mode) or {}
+        best = history.best(monitor, cfg.eval.mode, epochs) or {}
         record["metrics"] = {k: v for k, v in best.items() if k.startswith("val/")}
         record["metrics"].update({k: float(v) for k, v in (tested[0] if tested else {}).items()})
         with timer("serving"):
@@ -218,7 +229,7 @@ def run(cfg: DictConfig) -> float:
             status="finished", finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
             objective={"metric": monitor, "mode": cfg.eval.mode, "value": best.get(monitor)},
             train_samples_per_s=throughput.samples_per_second, epochs=trainer.current_epoch,
-            history=history.rows, serving=serving, data=data.info, feature_spec=spec.to_dict(),
+            history=epochs, serving=serving, data=data.info, feature_spec=spec.to_dict(),
             parameters=sum(p.numel() for p in task.model.parameters()), machine=records.machine(),
             checkpoints={"best": checkpoint.best_model_path, "last": str(run_dir / "checkpoints" / "last.ckpt")},
             tracking=_finish_trackers(loggers, record["metrics"], throughput.samples_per_second),

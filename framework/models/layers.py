@@ -20,9 +20,10 @@ from torch import nn
 class FusedEmbedding(nn.Module):
     """All categorical fields in one table: id i of field f is row offsets[f] + i.
 
-    One `F.embedding` call per batch instead of a Python loop over fields. With `sparse = True` (set
-    by the task, see `set_sparse`) the gradient is a sparse tensor holding only the rows the batch
-    touched, so the optimizer updates those rows only.
+    One embedding lookup per batch instead of a Python loop over fields. With sparse gradients on
+    (`set_sparse`, done by the task) the gradient holds only the rows the batch touched, so the
+    optimizer updates those rows only. The table is an `nn.Embedding` so that DDP recognises its
+    sparse gradient and all-reduces it as such (gloo).
     """
 
     def __init__(self, cardinalities: Sequence[int], dim: int, init_std: float = 0.01) -> None:
@@ -31,12 +32,11 @@ class FusedEmbedding(nn.Module):
             raise ValueError("FusedEmbedding needs at least one categorical field")
         offsets = torch.tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0)
         self.register_buffer("offsets", offsets, persistent=False)
-        self.weight = nn.Parameter(torch.empty(int(sum(cardinalities)), dim))
-        nn.init.normal_(self.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.weight)
-        self.sparse = False
+        self.table = nn.Embedding(int(sum(cardinalities)), dim)
+        nn.init.normal_(self.table.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.table.weight)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:  # [B, F] -> [B, F, E]
-        return F.embedding(ids + self.offsets, self.weight, sparse=self.sparse)
+        return self.table(ids + self.offsets)
 
 
 class NumericEmbedding(nn.Module):
@@ -144,4 +144,4 @@ def set_sparse(module: nn.Module, sparse: bool) -> None:
     """Switch every FusedEmbedding below `module` to sparse (or dense) gradients."""
     for m in module.modules():
         if isinstance(m, FusedEmbedding):
-            m.sparse = sparse
+            m.table.sparse = sparse

@@ -17,8 +17,8 @@ class CTRTask(L.LightningModule):
     """Wraps a ranking model `model(categorical, numeric) -> logits`.
 
     Logs train/loss per step, val/<metric> per epoch and test/<metric> at the end; metric names come
-    from the eval suite. Reseeds torch's RNG at every epoch start (seed, epoch), so dropout masks of
-    epoch k do not depend on whether the run was resumed before it.
+    from the eval suite. Reseeds torch's RNG at every epoch's first batch with (seed, epoch), so the
+    dropout masks of epoch k do not depend on whether the run was resumed before it.
     """
 
     def __init__(
@@ -42,38 +42,39 @@ class CTRTask(L.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.monitor = monitor
         self.seed = seed
+        self._seeded_epoch = -1
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(batch["categorical"], batch["numeric"])
 
-    def on_train_epoch_start(self) -> None:
-        torch.manual_seed(self.seed * 100_003 + self.current_epoch)
+    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        # Reseed at an epoch's first batch (not in on_train_epoch_start, which Lightning skips for the
+        # epoch a resumed run restarts in), so dropout masks are the same with or without a resume.
+        if self._seeded_epoch != self.current_epoch:
+            torch.manual_seed(self.seed * 100_003 + self.current_epoch)
+            self._seeded_epoch = self.current_epoch
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = F.binary_cross_entropy_with_logits(self(batch), batch["label"])
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
+        n = len(batch["label"])
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
+        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection, prefix: str) -> None:
         logits = self(batch)
         label = batch["label"]
-        loss = F.binary_cross_entropy_with_logits(logits, label, reduction="sum") / len(label)
+        loss = F.binary_cross_entropy_with_logits(logits, label)
         self.log(f"{prefix}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(label))
         metrics.update(torch.sigmoid(logits.float()), label.int())
+        # Logging the Metric objects: Lightning computes them over the whole epoch (all ranks), then resets.
+        self.log_dict(metrics, on_step=False, on_epoch=True)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, self.val_metrics, "val")
 
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute(), prog_bar=False)
-        self.val_metrics.reset()
-
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, self.test_metrics, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute())
-        self.test_metrics.reset()
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())
