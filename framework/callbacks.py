@@ -83,10 +83,3 @@ class MetricHistory(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.rows = list(state_dict.get("rows", []))
-
-    def best(self, monitor: str, mode: str, rows: list[dict[str, float]] | None = None) -> dict[str, float] | None:
-        """The row with the best `monitor` value among `rows` (default: all recorded)."""
-        rows = [r for r in (self.rows if rows is None else rows) if monitor in r]
-        if not rows:
-            return None
-        return (min if mode == "min" else max)(rows, key=lambda r: r[monitor])

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import lightning.pytorch as L
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
+from framework.data.datamodule import TabularDataModule
 from framework.models.layers import set_sparse
+from framework.pipeline_stages.serving import serving_latency
+from framework.training import RunContext, fit_and_test, parameter_count
 
 
 class CTRTask(L.LightningModule):
@@ -83,3 +89,54 @@ class CTRTask(L.LightningModule):
         scheduler = self.scheduler_factory(optimizer=optimizer)
         config = {"scheduler": scheduler, "interval": self.scheduler_interval, "monitor": self.monitor}
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+
+def sparse_embeddings(cfg: DictConfig) -> bool:
+    """Sparse gradients unless DDP runs on GPUs (NCCL cannot all-reduce sparse tensors)."""
+    if cfg.optim.sparse_embeddings is not None:
+        return bool(cfg.optim.sparse_embeddings)
+    gpu = str(cfg.trainer.accelerator) in ("gpu", "cuda")
+    return not (gpu and "ddp" in str(cfg.trainer.strategy))
+
+
+def optimizer_factories(optim: DictConfig) -> dict:
+    """CTRTask's optimizer / scheduler arguments from the `optim` config node."""
+    scheduler = optim.scheduler
+    return {
+        "optimizer": instantiate(optim.optimizer, _partial_=True, _convert_="all"),
+        "scheduler": None
+        if scheduler is None
+        else instantiate(OmegaConf.masked_copy(scheduler, [k for k in scheduler if k != "interval"]), _partial_=True),
+        "scheduler_interval": str(scheduler.get("interval", "epoch")) if scheduler is not None else "epoch",
+    }
+
+
+def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | None:
+    """The CTR recipe: tabular data -> ranking model -> CTRTask -> fit/test -> serving latency.
+
+    Returns the run record's fields (None on non-zero DDP ranks, which record nothing).
+    """
+    cfg = ctx.cfg
+    with ctx.timer("data"):
+        pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
+        data = TabularDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
+        spec = data.prepare()
+    model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
+    task = CTRTask(
+        model, metrics, **optimizer_factories(cfg.optim), monitor=f"val/{cfg.eval.monitor}",
+        sparse_embeddings=sparse_embeddings(cfg), seed=cfg.seed,
+    )  # fmt: skip
+    result = fit_and_test(ctx, task, data)
+    if not result.is_global_zero:
+        return None
+    with ctx.timer("serving"):
+        serving = serving_latency(task.model, data.tables["test"], cfg.case, cfg.seed)
+    metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}
+    metrics_out.update(result.test)
+    metrics_out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
+    return {
+        "metrics": metrics_out, "objective_value": result.best.get(f"val/{cfg.eval.monitor}"),
+        "train_samples_per_s": result.samples_per_s, "epochs": result.epochs, "history": result.history,
+        "serving": serving, "data": data.info, "feature_spec": spec.to_dict(), "parameters": parameter_count(model),
+        "checkpoints": {"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
+    }  # fmt: skip

@@ -67,5 +67,7 @@ def print_summary(record: dict[str, Any]) -> None:
     facts.add_row("run dir", record["run_dir"])
     wandb_dir = (record.get("tracking") or {}).get("wandb_dir")
     if wandb_dir:
-        facts.add_row("W&B", f"{wandb_dir}  (offline: upload with `wandb sync {wandb_dir}`)")
+        facts.add_row("W&B run", wandb_dir)
+        if record["config"]["logger"]["mode"] == "offline":
+            facts.add_row("", "offline: upload it later with `wandb sync <that directory>`")
     console.print(facts)

@@ -1,0 +1,106 @@
+"""Fit and test one LightningModule the way every run does: checkpoints, resume, trackers, callbacks.
+
+A case's recipe (`framework.tasks.<task>.run_case`) builds its data, model and task, then calls
+`fit_and_test` once per trained stage (a retrieval case trains a candidate generator, then a ranker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+from omegaconf import DictConfig, OmegaConf
+
+from framework.callbacks import AtomicCheckpointIO, MetricHistory, ThroughputMonitor
+from framework.timing import PhaseTimer
+
+
+@dataclass
+class RunContext:
+    """What a recipe needs from the run around it."""
+
+    cfg: DictConfig
+    run_dir: Path
+    timer: PhaseTimer
+    rank_zero: bool
+    model_name: str
+    resume: bool
+    loggers: list = field(default_factory=list)
+    callbacks: list = field(default_factory=list)  # extra callbacks, e.g. a sweep's pruning callback
+
+
+@dataclass
+class StageResult:
+    best: dict[str, float]  # validation metrics of the best epoch (by the monitored metric)
+    test: dict[str, float]  # test metrics of the best checkpoint
+    history: list[dict[str, float]]  # validation metrics of every epoch
+    epochs: int
+    samples_per_s: float | None
+    best_checkpoint: str
+    is_global_zero: bool
+
+
+def fit_and_test(ctx: RunContext, task: L.LightningModule, data: L.LightningDataModule, stage: str = "") -> StageResult:
+    """Train with checkpointing on the eval suite's monitored metric, then test the best checkpoint.
+
+    Checkpoints go to <run dir>/checkpoints[/<stage>]: the best epochs and `last.ckpt`, written after
+    every epoch (and every `checkpoint.every_n_train_steps` steps if set), atomically. With
+    `resume=true` training continues from `last.ckpt`.
+    """
+    cfg = ctx.cfg
+    monitor, mode = f"val/{cfg.eval.monitor}", str(cfg.eval.mode)
+    ckpt_dir = ctx.run_dir / "checkpoints" / stage if stage else ctx.run_dir / "checkpoints"
+    best_ckpt = L.callbacks.ModelCheckpoint(
+        dirpath=ckpt_dir, filename="best-epoch{epoch:02d}", auto_insert_metric_name=False,
+        monitor=monitor, mode=mode, save_top_k=cfg.checkpoint.save_top_k,
+    )  # fmt: skip
+    # last.ckpt after every epoch (Lightning's own save_last follows new bests only): what resume=true loads.
+    last = [L.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="last", enable_version_counter=False)]
+    if cfg.checkpoint.every_n_train_steps:
+        last.append(
+            L.callbacks.ModelCheckpoint(
+                dirpath=ckpt_dir, filename="last", enable_version_counter=False,
+                every_n_train_steps=cfg.checkpoint.every_n_train_steps,
+            )
+        )  # fmt: skip
+    throughput, history = ThroughputMonitor(), MetricHistory()
+    callbacks: list[L.Callback] = [best_ckpt, *last, throughput, history, *ctx.callbacks]
+    if cfg.early_stopping is not None:
+        es = cfg.early_stopping
+        callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))
+    if cfg.trainer.enable_progress_bar:
+        callbacks.append(L.callbacks.RichProgressBar(leave=True))
+    trainer = L.Trainer(
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        default_root_dir=str(ctx.run_dir), logger=ctx.loggers or False, callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, enable_model_summary=False,
+    )  # fmt: skip
+    resume_from = ckpt_dir / "last.ckpt"
+    with ctx.timer(f"fit{'_' + stage if stage else ''}"):
+        trainer.fit(task, datamodule=data, ckpt_path=str(resume_from) if ctx.resume and resume_from.exists() else None)
+    epochs = list(history.rows)  # testing "best" restores callback states as of that checkpoint: keep them all
+    with ctx.timer(f"test{'_' + stage if stage else ''}"):
+        tested = trainer.test(task, datamodule=data, ckpt_path="best", verbose=False)
+    return StageResult(
+        best=best_row(epochs, monitor, mode) or {},
+        test={k: float(v) for k, v in (tested[0] if tested else {}).items()},
+        history=epochs,
+        epochs=trainer.current_epoch,
+        samples_per_s=throughput.samples_per_second,
+        best_checkpoint=best_ckpt.best_model_path,
+        is_global_zero=trainer.is_global_zero,
+    )
+
+
+def best_row(rows: list[dict[str, float]], monitor: str, mode: str) -> dict[str, float] | None:
+    """The epoch row with the best `monitor` value."""
+    rows = [r for r in rows if monitor in r]
+    if not rows:
+        return None
+    return (min if mode == "min" else max)(rows, key=lambda r: r[monitor])
+
+
+def parameter_count(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())
