@@ -115,7 +115,7 @@ class CrossNetwork(nn.Module):
     def forward(self, x0: torch.Tensor) -> torch.Tensor:
         x = x0
         for w, b in zip(self.w, self.b, strict=True):
-            x = x0 * (x @ w).unsqueeze(-1) + b + x
+            x = torch.addcmul(x + b, x0, (x @ w).unsqueeze(-1))  # fused x0 * s: one pass less over [B, d]
         return x
 
 
@@ -135,7 +135,7 @@ class CrossNetworkV2(nn.Module):
     def forward(self, x0: torch.Tensor) -> torch.Tensor:
         x = x0
         for layer in self.layers:
-            x = x0 * layer(x) + x
+            x = torch.addcmul(x, x0, layer(x))
         return x
 
 

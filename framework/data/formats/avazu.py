@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from framework.data.tabular import RawTable, check_file, check_label, read_lines, split_fields, to_int
+from framework.data.tabular import RawTable, check_file, check_label, read_delimited
 from framework.errors import DataError
 
 LABEL = "click"
@@ -23,17 +23,15 @@ CATEGORICAL = [c for c in COLUMNS if c not in ("id", "click", "hour")] + ["hour_
 def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
     """Read an Avazu-format CSV (`train`, `train.gz`, or a slice with the same header)."""
     file = check_file(path, "Avazu")
-    lines = read_lines(file, None if max_rows is None else max_rows + 1, skip_header=False)
-    header = lines[0].split(",")
-    missing = [c for c in COLUMNS if c not in header]
+    frame, first_line = read_delimited(file, ",", None, [LABEL, "hour"], max_rows)
+    missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(
             f"{file}, line 1 (header): missing column(s) {', '.join(missing)}. "
             f"An Avazu train file starts with: {','.join(COLUMNS)}"
         )
-    frame = split_fields(lines.slice(1), ",", header, file, first_line=2).select(COLUMNS)
-    frame = to_int(frame, [LABEL, "hour"], file, first_line=2)
-    check_label(frame, LABEL, file, first_line=2)
+    frame = frame.select(COLUMNS)
+    check_label(frame, LABEL, file, first_line)
     stamp = (
         frame.get_column("hour")
         .cast(pl.String)
@@ -44,7 +42,7 @@ def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
     bad = stamp.is_null().arg_true()
     if bad.len():
         i = int(bad[0])
-        raise DataError(f"{file}, line {i + 2}, column hour: expected a YYMMDDHH time, found {frame['hour'][i]}.")
+        raise DataError(f"{file}, line {i + first_line}, column hour: expected a YYMMDDHH time, found {frame['hour'][i]}.")
     frame = frame.with_columns(
         stamp.dt.hour().cast(pl.String).alias("hour_of_day"),
         stamp.dt.weekday().cast(pl.String).alias("weekday"),

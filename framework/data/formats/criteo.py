@@ -6,7 +6,12 @@ separated by tabs; an empty field is a missing value, so lines may end in tabs. 
 
 from __future__ import annotations
 
-from framework.data.tabular import RawTable, check_file, check_label, read_lines, split_fields, to_int
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from framework.data.tabular import RawTable, check_file, check_label, read_delimited
 
 LABEL = "label"
 NUMERIC = [f"I{i}" for i in range(1, 14)]
@@ -17,7 +22,30 @@ COLUMNS = [LABEL, *NUMERIC, *CATEGORICAL]
 def read_criteo(path: str, max_rows: int | None = None) -> RawTable:
     """Read a DAC-format file (`train.txt`, optionally .gz); `max_rows` caps the rows read."""
     file = check_file(path, "Criteo")
-    frame = split_fields(read_lines(file, max_rows, skip_header=False), "\t", COLUMNS, file, first_line=1)
-    frame = to_int(frame, [LABEL, *NUMERIC], file, first_line=1)
-    check_label(frame, LABEL, file, first_line=1)
+    frame, first_line = read_delimited(file, "\t", COLUMNS, [LABEL, *NUMERIC], max_rows)
+    check_label(frame, LABEL, file, first_line)
     return RawTable(frame, LABEL, NUMERIC, CATEGORICAL, source=str(file))
+
+
+def write_criteo(table: RawTable, path: str | Path) -> Path:
+    """Write a Criteo-shaped RawTable as a DAC `train.txt` (tabs, empty = missing; integer ids as 8 hex chars).
+
+    Used to make Criteo-format files of any size from the synthetic click log (benchmarks, tests).
+    """
+    frame = table.frame.select([LABEL, *NUMERIC, *CATEGORICAL])
+    hex_columns = {c: _hex8(frame.get_column(c)) for c in CATEGORICAL if frame.schema[c].is_integer()}
+    out = frame.with_columns(**hex_columns) if hex_columns else frame
+    path = Path(path)
+    out.write_csv(path, separator="\t", include_header=False, null_value="", quote_style="never")
+    return path
+
+
+def _hex8(values: pl.Series) -> pl.Series:
+    """uint32 ids -> 8 lower-case hex chars, vectorised (nulls stay null)."""
+    ids = values.fill_null(0).cast(pl.UInt32).to_numpy()
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    chars = np.empty((len(ids), 8), dtype=np.uint8)
+    for k in range(8):
+        chars[:, k] = digits[(ids >> (28 - 4 * k)) & 0xF]
+    hexed = pl.Series(values.name, chars.view("S8").ravel()).cast(pl.String)
+    return hexed.set(values.is_null(), None) if values.null_count() else hexed
