@@ -107,8 +107,9 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
     try:
         tags = [f"dataset:{cfg.dataset.name}", f"hardware:{hardware}", *cfg.tags]
         loggers = build_loggers(
-            cfg.logger, run_dir, name=f"{cfg.case.name}-{model_name}-seed{cfg.seed}", group=str(cfg.case.name),
-            job_type=model_name, tags=tags, config=resolved, rank_zero=rank_zero,
+            cfg.logger, run_dir, name=f"{cfg.case.name}-{model_name}-seed{cfg.seed}",
+            group=str(cfg.logger.group or cfg.case.name), job_type=model_name, tags=tags, config=resolved,
+            rank_zero=rank_zero,
         )  # fmt: skip
         ctx = RunContext(cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []))
         outcome = recipe.run_case(ctx, metrics)

@@ -137,6 +137,7 @@ class LoggerConfig:
     project: str = "mlsd"
     entity: str | None = None
     mode: Literal["offline", "online"] = "offline"
+    group: str | None = None  # W&B group; null = the case name (a sweep sets its study name)
 
 
 @dataclass

@@ -82,7 +82,8 @@ def fit_and_test(ctx: RunContext, task: L.LightningModule, data: L.LightningData
         trainer.fit(task, datamodule=data, ckpt_path=str(resume_from) if ctx.resume and resume_from.exists() else None)
     epochs = list(history.rows)  # testing "best" restores callback states as of that checkpoint: keep them all
     with ctx.timer(f"test{'_' + stage if stage else ''}"):
-        tested = trainer.test(task, datamodule=data, ckpt_path="best", verbose=False)
+        best_path = best_ckpt.best_model_path or None  # None: no validation ran, test the current weights
+        tested = trainer.test(task, datamodule=data, ckpt_path=best_path, verbose=False)
     return StageResult(
         best=best_row(epochs, monitor, mode) or {},
         test={k: float(v) for k, v in (tested[0] if tested else {}).items()},

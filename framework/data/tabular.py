@@ -157,4 +157,6 @@ def check_label(frame: pl.DataFrame, label: str, path: Path, first_line: int) ->
     bad = (values.is_null() | ~values.is_in([0, 1])).arg_true()
     if bad.len():
         i = int(bad[0])
-        raise DataError(f"{path}, line {i + first_line}, column {label}: the label must be 0 or 1, found {values[i]!r}.")
+        raise DataError(
+            f"{path}, line {i + first_line}, column {label}: the label must be 0 or 1, found {values[i]!r}."
+        )

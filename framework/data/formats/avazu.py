@@ -42,7 +42,9 @@ def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
     bad = stamp.is_null().arg_true()
     if bad.len():
         i = int(bad[0])
-        raise DataError(f"{file}, line {i + first_line}, column hour: expected a YYMMDDHH time, found {frame['hour'][i]}.")
+        raise DataError(
+            f"{file}, line {i + first_line}, column hour: expected a YYMMDDHH time, found {frame['hour'][i]}."
+        )
     frame = frame.with_columns(
         stamp.dt.hour().cast(pl.String).alias("hour_of_day"),
         stamp.dt.weekday().cast(pl.String).alias("weekday"),
