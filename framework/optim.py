@@ -95,6 +95,8 @@ class LazyAdam(torch.optim.Optimizer):
         p: torch.Tensor, grad: torch.Tensor, state: dict, lr: float, beta1: float, beta2: float, eps: float,
         wd: float, decoupled: bool,
     ) -> None:  # fmt: skip
+        if grad.sparse_dim() != 1:  # element-sparse (not row-sparse like nn.Embedding's): make it row-sparse
+            grad = grad.to_dense().to_sparse(1)
         grad = grad.coalesce()  # sums the gradients of ids repeated within the batch
         rows, values = grad.indices()[0], grad.values()
         if wd:

@@ -48,13 +48,10 @@ def cache_key(cfg: DictConfig) -> str:
     content: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     for key in ("batch_size", "eval_batch_size", "cache"):
         content.pop(key, None)
-    if content.get("path"):
-        stat = Path(str(content["path"])).expanduser().stat()
-        content["_file"] = [
-            str(Path(str(content["path"])).expanduser().resolve()),
-            stat.st_size,
-            stat.st_mtime_ns,
-        ]
+    path = Path(str(content["path"])).expanduser() if content.get("path") else None
+    if path is not None and path.exists():  # a missing file: the reader raises the clear error
+        stat = path.stat()
+        content["_file"] = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
     # The source's code (a generator changes its data when its code changes), the encoding version, and
     # polars' version (its hash, used by the hashing trick, is stable only within a version).
     source = module_file(str(cfg._target_).rpartition(".")[0])

@@ -88,6 +88,7 @@ class TabularEncoder:
     indicator_columns: list[str] = field(default_factory=list)
 
     def fit(self, table: RawTable, n_train: int) -> FeatureSpec:
+        _check_finite(table)
         train = table.frame.slice(0, n_train).lazy()
         if self.hash_buckets is None:
             vocab_plans = [
@@ -145,6 +146,7 @@ class TabularEncoder:
         return pl.when(col.is_null()).then(pl.lit(MISSING, pl.Int32)).otherwise(ids).alias(column)
 
     def transform(self, table: RawTable) -> EncodedTable:
+        _check_finite(table)
         frame = table.frame
         n = frame.height
         cats = frame.select([self._categorical_expr(c) for c in table.categorical]) if table.categorical else None
@@ -164,12 +166,20 @@ class TabularEncoder:
             if numeric_exprs
             else np.zeros((n, 0), np.float32)
         )
-        finite = np.isfinite(numeric)
-        if not finite.all():
-            row, col = map(int, np.argwhere(~finite)[0])
-            raise DataError(
-                f"{table.source}: numeric feature {numeric_exprs[col].meta.output_name()} is NaN or infinite "
-                f"in data row {row + 1}. Clean the value or drop the row before training."
-            )
         label = frame.get_column(table.label).cast(pl.Float32).to_numpy().copy()
         return EncodedTable(categorical, numeric, label)
+
+
+def _check_finite(table: RawTable) -> None:
+    """NaN or infinity in a numeric column would poison the statistics: name the first one."""
+    floats = [c for c in table.numeric if table.frame.schema[c].is_float()]
+    if not floats:
+        return
+    bad = table.frame.select([(pl.col(c).is_nan() | pl.col(c).is_infinite()).fill_null(False) for c in floats])
+    for c in floats:
+        rows = bad.get_column(c).arg_true()
+        if rows.len():
+            raise DataError(
+                f"{table.source}: numeric feature {c} is NaN or infinite in data row {int(rows[0]) + 1} "
+                f"({rows.len()} such value(s)). Clean the values or drop those rows before training."
+            )

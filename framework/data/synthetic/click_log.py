@@ -9,8 +9,8 @@ What a model can learn (the planted click model, on the logit scale):
 - pairwise crosses between fields, <u_i[x_i], u_j[x_j]>, and one three-way cross
   (what FM, DeepFM, DCN capture and logistic regression cannot);
 - non-linear numeric effects and a numeric x categorical cross;
-- a daily cycle of the base rate, and drift: popular ids shift over time and new ids appear, so
-  valid/test contain ids the train split never saw.
+- a week of daily cycles of the base rate, and drift: each day the popular ids of large fields lose
+  ground to new ones, so valid/test contain ids the train split never saw.
 The base rate is calibrated to `base_ctr`; Bernoulli sampling and a hidden noise term make the labels noisy.
 """
 
@@ -63,6 +63,11 @@ NUM_MISSING = (0.45, 0.0, 0.21, 0.22, 0.03, 0.23, 0.04, 0.0, 0.04, 0.45, 0.04, 0
 CROSSES = ((5, 13), (1, 8), (4, 21), (7, 19), (24, 22), (16, 1), (13, 24), (5, 4), (0, 5), (18, 22))
 TRIPLE = (8, 16, 21)
 LATENT = 4
+DAYS = 7  # the log covers a week
+
+
+def _daily_shift(k: int, drift: float) -> int:
+    return int(drift * 0.01 * k) if k >= 1000 else 0
 
 
 def _power_law_ranks(rng: np.random.Generator, n: int, k: int, a: float) -> np.ndarray:
@@ -93,15 +98,16 @@ def generate(
     rng = np.random.default_rng(seed)
     t = np.arange(n, dtype=np.float64) / n_rows  # position in time, 0..1
 
-    # Categorical ids: power-law ranks, shifted over time (drift) so popular ids change and new ones appear.
+    # Categorical ids: power-law ranks. Drift: every day, the popularity ranks of large fields (ads, users,
+    # sites: >= 1000 ids) move by drift x 1% of the field, so yesterday's head loses ground and new ids appear.
+    day = np.floor(t * DAYS).astype(np.int64)
     ids = np.empty((n, len(CARDINALITIES)), dtype=np.int64)
     for f, (k, a) in enumerate(zip(CARDINALITIES, ZIPF, strict=True)):
-        shift = np.floor(drift * t * 0.1 * k).astype(np.int64)
-        ids[:, f] = _power_law_ranks(rng, n, k, a) + shift  # may exceed k: brand-new ids late in time
+        ids[:, f] = _power_law_ranks(rng, n, k, a) + day * _daily_shift(k, drift)  # may exceed k: new ids
 
     # Effects are functions of the id (seeded per field), so they are stationary while popularity drifts.
     def id_effects(field: int, dim: int, scale: float, salt: int = 0) -> np.ndarray:
-        k = CARDINALITIES[field] + int(np.ceil(drift * 0.1 * CARDINALITIES[field])) + 1
+        k = CARDINALITIES[field] + DAYS * _daily_shift(CARDINALITIES[field], drift) + 1
         return np.random.default_rng((seed, field, dim, salt)).normal(0.0, scale, size=(k, dim))
 
     # Integer counts: log-normal, I2 shifted to allow Criteo's negative values.
@@ -143,7 +149,7 @@ def _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effec
     numeric = 0.6 * (1.0 - drift * t) * np.tanh(logs[:, 0] - mu[0])  # monotone, fading (concept drift)
     numeric -= 0.35 * _zscore(logs[:, 4]) ** 2  # U-shaped: linear models cannot fit it
     numeric_x_cat = 0.3 * _zscore(logs[:, 2]) * id_effects(5, 1, 1.0, salt=1)[ids[:, 5], 0]
-    daily = 0.25 * np.sin(2 * np.pi * 7 * t)  # a week of daily cycles
+    daily = 0.25 * np.sin(2 * np.pi * DAYS * t)  # a daily cycle of the base rate
     return {"first_order": first, "pairwise": pairs, "triple": triple, "numeric": numeric,
             "numeric_x_categorical": numeric_x_cat, "daily_cycle": daily}  # fmt: skip
 
