@@ -114,6 +114,7 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
         ctx = RunContext(cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []))
         outcome = recipe.run_case(ctx, metrics)
         if outcome is None:  # a non-zero DDP rank: rank zero records the run
+            _leave_process_group()
             return float("nan")
         objective = outcome.pop("objective_value")
         record.update(outcome)
@@ -124,12 +125,23 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
         )  # fmt: skip
         records.write_json_atomic(run_dir / "run.json", record)
         print_summary(record)
+        _leave_process_group()
         return float("nan") if objective is None else float(objective)
     except BaseException as exc:
         if rank_zero:
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             records.write_json_atomic(run_dir / "run.json", record)
         raise
+
+
+def _leave_process_group() -> None:
+    """Under DDP, every rank waits until rank zero has recorded the run, then all leave together:
+    a rank that exits first resets the others' connections mid-collective."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _finish_trackers(loggers: list, metrics: dict[str, float], samples_per_s: float | None) -> dict[str, Any]:
