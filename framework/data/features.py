@@ -2,7 +2,9 @@
 
 Categorical ids become small integers per field: 0 = out of vocabulary (rare in train, or unseen),
 1 = missing, 2.. = the vocabulary fit on the train split only, most frequent first. With
-`hash_buckets` the vocabulary is replaced by the hashing trick (2 + hash % buckets). Numeric fields get
+`hash_buckets` the vocabulary is replaced by the hashing trick (2 + hash % buckets), with at most
+`hash_buckets` buckets per field and no more than twice the field's distinct train values (a field of
+three values does not need a million rows). Numeric fields get
 an optional signed log1p, then train-split standardisation; missing values become 0 (the train mean).
 """
 
@@ -84,13 +86,19 @@ class TabularEncoder:
     standardize: bool = True
     missing_indicators: bool = False
     vocabularies: dict[str, pl.DataFrame] = field(default_factory=dict)
+    buckets: dict[str, int] = field(default_factory=dict)  # hashing: buckets per field
     stats: dict[str, tuple[float, float]] = field(default_factory=dict)
     indicator_columns: list[str] = field(default_factory=list)
 
     def fit(self, table: RawTable, n_train: int) -> FeatureSpec:
         _check_finite(table)
         train = table.frame.slice(0, n_train).lazy()
-        if self.hash_buckets is None:
+        if self.hash_buckets is not None:
+            distinct = train.select([pl.col(c).n_unique() for c in table.categorical]).collect().row(0)
+            self.buckets = {
+                c: max(1, min(self.hash_buckets, 2 * n)) for c, n in zip(table.categorical, distinct, strict=True)
+            }
+        else:
             vocab_plans = [
                 train.group_by(c).len()
                 .filter(pl.col(c).is_not_null() & (pl.col("len") >= self.min_count))
@@ -125,7 +133,7 @@ class TabularEncoder:
 
     def _cardinality(self, column: str) -> int:
         if self.hash_buckets is not None:
-            return FIRST_ID + self.hash_buckets
+            return FIRST_ID + self.buckets[column]
         return FIRST_ID + self.vocabularies[column].height
 
     def _numeric_expr(self, column: str) -> pl.Expr:
@@ -137,7 +145,7 @@ class TabularEncoder:
     def _categorical_expr(self, column: str) -> pl.Expr:
         col = pl.col(column)
         if self.hash_buckets is not None:
-            ids = (col.hash(_HASH_SEED) % self.hash_buckets).cast(pl.Int32) + FIRST_ID
+            ids = (col.hash(_HASH_SEED) % self.buckets[column]).cast(pl.Int32) + FIRST_ID
         else:
             vocab = self.vocabularies[column]
             ids = col.replace_strict(

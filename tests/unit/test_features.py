@@ -52,16 +52,22 @@ def test_ties_are_broken_by_value_so_ids_are_deterministic() -> None:
 
 
 def test_hashing_trick_keeps_ids_in_range_and_is_stable() -> None:
-    enc = TabularEncoder(hash_buckets=7)
+    enc = TabularEncoder(hash_buckets=5)
     spec = enc.fit(T, n_train=4)
     codes = enc.transform(T).categorical[:, 0]
-    assert spec.categorical[0].cardinality == FIRST_ID + 7
+    assert spec.categorical[0].cardinality == FIRST_ID + 5  # min(5, 2 x 3 distinct train values incl. null)
     assert codes[3] == MISSING
-    assert all(FIRST_ID <= c < FIRST_ID + 7 for i, c in enumerate(codes) if i != 3)
+    assert all(FIRST_ID <= c < FIRST_ID + 5 for i, c in enumerate(codes) if i != 3)
     assert codes[0] == codes[1] == codes[4]  # same value, same bucket
-    again = TabularEncoder(hash_buckets=7)
+    again = TabularEncoder(hash_buckets=5)
     again.fit(T, n_train=4)
     assert np.array_equal(again.transform(T).categorical, enc.transform(T).categorical)
+
+
+def test_small_fields_get_at_most_twice_their_distinct_values_in_buckets() -> None:
+    enc = TabularEncoder(hash_buckets=1_000_000)
+    spec = enc.fit(T, n_train=4)
+    assert spec.categorical[0].cardinality == FIRST_ID + 6
 
 
 def test_numeric_signed_log1p_then_train_standardisation() -> None:

@@ -1,0 +1,52 @@
+"""The README's `python run.py` examples run as written (shrunk with debug=fast; real-data paths skipped)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli, run_subprocess
+
+pytestmark = pytest.mark.slow
+
+
+def readme_commands() -> list[list[str]]:
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S):
+        for line in block.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("python run.py") and "/data/" not in line and "hydra.run.dir=" not in line:
+                commands.append(shlex.split(line)[2:])
+    return commands
+
+
+COMMANDS = readme_commands()
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(COMMANDS) >= 8
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) or "(defaults)" for a in COMMANDS])
+def test_readme_example_runs(args: list[str], tmp_path: Path) -> None:
+    if "--cfg" in args or "-m" in args or "--multirun" in args:
+        done = run_subprocess(*args, "debug=fast", timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return
+    shrink = ["debug=fast", "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path}"]
+    if any(a.startswith("hardware=ddp") for a in args):
+        done = run_subprocess(*args, *shrink)
+        assert done.returncode == 0, done.stderr[-3000:]
+    else:
+        assert run_cli(*args, *shrink) == 0
+    assert (tmp_path / "run.json").exists()
+
+
+def test_readme_resume_example(tmp_path: Path) -> None:
+    run_dir = f"hydra.run.dir={tmp_path / 'my_run'}"
+    assert run_cli("model=deepfm", "debug=fast", run_dir) == 0
+    # resuming a finished run continues from its last checkpoint: nothing left to train, same metrics
+    assert run_cli("model=deepfm", "debug=fast", run_dir, "resume=true") == 0
