@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -12,24 +10,16 @@ import lightning.pytorch as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from framework.tracking.records import atomic_file
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save to a temporary file beside the target, fsync, rename: a kill -9 mid-save leaves the
     previous checkpoint intact instead of a truncated one."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "wb") as f:
+            torch.save(checkpoint, f)
 
 
 class ThroughputMonitor(L.Callback):

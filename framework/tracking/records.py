@@ -2,34 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 PACKAGES = ("mlsd", "torch", "lightning", "torchmetrics", "polars", "numpy", "hydra-core", "omegaconf",
             "wandb", "optuna", "faiss-cpu")  # fmt: skip
 
 
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write JSON to a temporary file in the same folder, fsync, then rename over `path`."""
+@contextlib.contextmanager
+def atomic_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """A temporary file beside `path`; on success it is flushed, fsynced and renamed over `path`,
+    on failure removed: readers see the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, default=str, allow_nan=True)
-            f.write("\n")
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    with atomic_file(path) as f:
+        json.dump(obj, f, indent=2, default=str, allow_nan=True)
+        f.write("\n")
 
 
 def versions() -> dict[str, str | None]:
