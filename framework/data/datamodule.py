@@ -26,20 +26,13 @@ from torch.utils.data import DataLoader
 
 from framework.data.batching import RowBatchSampler, TensorTable
 from framework.data.features import EncodedTable, FeatureSpec, TabularEncoder
-from framework.data.tabular import RawTable
+from framework.data.tabular import RawTable, split_sizes
 from framework.errors import DataError
 from framework.signatures import module_file
 
 ENCODING_VERSION = 1  # bump when encoding changes, to invalidate caches
 SPLITS = ("train", "valid", "test")
 _NOT_SOURCE_ARGS = {"_target_", "name", "split", "batch_size", "eval_batch_size", "features", "cache"}
-
-
-def split_sizes(n: int, fractions: list[float]) -> tuple[int, int, int]:
-    """Row counts of train/valid/test for `n` rows split in order (rows are in time order)."""
-    n_train = int(n * fractions[0])
-    n_valid = int(n * fractions[1])
-    return n_train, n_valid, n - n_train - n_valid
 
 
 def cache_key(cfg: DictConfig) -> str:

@@ -37,6 +37,13 @@ class RawTable:
             raise DataError(f"{self.source}: no data rows.")
 
 
+def split_sizes(n: int, fractions: list[float]) -> tuple[int, int, int]:
+    """Row counts of train/valid/test for `n` rows split in order (rows are in time order)."""
+    n_train = int(n * fractions[0])
+    n_valid = int(n * fractions[1])
+    return n_train, n_valid, n - n_train - n_valid
+
+
 def check_file(path: str | Path, what: str) -> Path:
     p = Path(path).expanduser()
     if not p.exists():
