@@ -70,14 +70,15 @@ def read_head(path: Path, max_lines: int | None) -> bytes:
             else:
                 chunks, lines = [], 0
                 while lines < max_lines and (chunk := f.read(_CHUNK)):
-                    chunks.append(chunk)
+                    before = lines
                     lines += chunk.count(b"\n")
+                    if lines >= max_lines:  # the last line wanted ends in this chunk: cut after it
+                        end = -1
+                        for _ in range(max_lines - before):
+                            end = chunk.index(b"\n", end + 1)
+                        chunk = chunk[: end + 1]
+                    chunks.append(chunk)
                 data = b"".join(chunks)
-                if lines >= max_lines:
-                    end = -1
-                    for _ in range(max_lines):
-                        end = data.index(b"\n", end + 1)
-                    data = data[: end + 1]
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
     end = len(data)
@@ -112,10 +113,10 @@ def read_delimited(
         try:
             frame = pl.read_csv(data, separator=separator, has_header=False, new_columns=names, schema=schema,
                                 quote_char=None, encoding="utf8-lossy")  # fmt: skip
-            if frame.height == n_lines:
-                return frame, first_line
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
-            pass  # the strict path below finds the line and column
+            frame = None  # the strict path below finds the line and column
+        if frame is not None and frame.height == n_lines:
+            return frame, first_line
     lines = pl.Series("line", data.decode("utf-8", "replace").split("\n")[:-1]).str.strip_suffix("\r")
     frame = split_fields(lines, separator, names, path, first_line)
     return to_int(frame, int_columns, path, first_line), first_line
