@@ -35,8 +35,10 @@ def _is_rank_zero() -> bool:
 
 
 def check_resume(cfg: DictConfig, run_dir: Path) -> bool:
-    """resume=true needs a checkpoint in the run dir; a fresh run must not overwrite one."""
-    last = run_dir / "checkpoints" / "last.ckpt"
+    """resume=true needs a checkpoint in the run dir; a fresh run must not overwrite one.
+    (A run of several stages keeps one checkpoint folder per stage: checkpoints/<stage>/last.ckpt.)"""
+    lasts = sorted((run_dir / "checkpoints").glob("**/last.ckpt")) if (run_dir / "checkpoints").is_dir() else []
+    last = lasts[0] if lasts else run_dir / "checkpoints" / "last.ckpt"
     if cfg.resume and not last.exists():
         raise ConfigError(
             f"resume=true, but {last} does not exist. Resume with the killed run's own directory: "
@@ -79,13 +81,14 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
         import lightning.pytorch as L
 
-        from framework.schema import validate_targets
+        from framework.schema import check_data_fits_case, validate_targets
         from framework.tracking import records
         from framework.tracking.loggers import build_loggers
         from framework.tracking.summary import print_design_card, print_summary
         from framework.training import RunContext
 
         validate_targets(cfg)
+        check_data_fits_case(cfg)
         resume = check_resume(cfg, run_dir)
         metrics = build_metrics(cfg.eval)
         recipe = importlib.import_module(f"framework.tasks.{cfg.case.task}")

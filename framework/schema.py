@@ -122,6 +122,9 @@ class DatasetConfig:
     eval_batch_size: int = 16384
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     cache: bool = True
+    # Interaction datasets (retrieval cases) only; null elsewhere (framework.data.splits explains them).
+    split_strategy: Literal["random", "leave_last_out", "temporal"] | None = None
+    positive_threshold: float | None = None  # interactions with strength >= this are positives; null = all
 
 
 @dataclass
@@ -129,6 +132,29 @@ class EvalConfig:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> `_target_` node
     monitor: str = ""  # the metric checkpoints and sweeps optimise; named once, here
     mode: Literal["min", "max"] = "max"
+
+
+@dataclass
+class RetrievalStageConfig:
+    """Stage 1 of a retrieval case: how the candidate generator trains, and its own eval suite."""
+
+    eval: EvalConfig = field(default_factory=EvalConfig)  # full-ranking metrics (conf/eval/retrieval.yaml)
+    loss: Literal["softmax", "bpr"] = "softmax"
+    negatives: Literal["in_batch", "uniform", "popularity"] = "in_batch"
+    num_negatives: int = 256  # softmax with uniform / popularity negatives: shared negatives per batch
+    logq_correction: bool = True  # subtract log(sampling probability) from the logits (softmax)
+    temperature: float = 0.1  # softmax logits = score / temperature
+    embedding_l2: float = 0.0  # L2 penalty on the batch's user and item vectors
+
+
+@dataclass
+class RankingStageConfig:
+    """Stage 2 of a retrieval case: how the ranker trains on stage 1's validation candidates."""
+
+    max_epochs: int = 5
+    batch_size: int = 2048
+    lr: float = 0.001
+    val_fraction: float = 0.2  # share of the users with validation items kept to pick the ranker's best epoch
 
 
 @dataclass
@@ -162,6 +188,11 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     sweep: dict[str, Any] | None = None
+    # Retrieval cases (two stages): stage-1 training, the ANN index, the ranker and its training.
+    retrieval: RetrievalStageConfig | None = None
+    index: dict[str, Any] | None = None  # `_target_` node (conf/index)
+    ranker: dict[str, Any] | None = None  # `_target_` node (conf/ranker); null = serve stage 1's order
+    ranking: RankingStageConfig | None = None
 
 
 # Constructor parameters filled by the pipeline, never by config.
@@ -332,6 +363,7 @@ def validate(cfg: DictConfig) -> None:
     _check_dataset(cfg.dataset, problems)
     _check_model(cfg, problems)
     _check_eval(cfg.eval, problems)
+    _check_stages(cfg, problems)
     problems.raise_if_any()
 
 
@@ -382,26 +414,112 @@ def _check_model(cfg: DictConfig, problems: Problems) -> None:
         )
 
 
-def _check_eval(node: DictConfig, problems: Problems) -> None:
+def _check_eval(node: DictConfig, problems: Problems, path: str = "eval") -> None:
     metrics = _get(node, "metrics")
     if not isinstance(metrics, DictConfig) or len(metrics) == 0:
-        problems.add("'eval.metrics' must name at least one metric.")
+        problems.add(f"'{path}.metrics' must name at least one metric.")
         return
     for name in metrics:
-        check_target_node(metrics[name], f"eval.metrics.{name}", problems)
+        check_target_node(metrics[name], f"{path}.metrics.{name}", problems)
     monitor = _get(node, "monitor")
     if isinstance(monitor, str) and monitor not in metrics:
         problems.add(
-            f"'eval.monitor' is '{monitor}', which is not a metric of this eval suite."
+            f"'{path}.monitor' is '{monitor}', which is not a metric of this eval suite."
             f"{did_you_mean(monitor, [str(m) for m in metrics])} Metrics: {choices_text(str(m) for m in metrics)}."
         )
     elif isinstance(monitor, str) and isinstance(metrics[monitor], DictConfig) and "_target_" in metrics[monitor]:
         sig = read_signature(str(metrics[monitor]._target_))
         higher = sig.attributes.get("higher_is_better") if sig is not None else None
+        if sig is not None and higher is None and sig.source_file:  # inherited from a base class of the module
+            higher = _inherited_attribute(sig, "higher_is_better")
         if isinstance(higher, bool) and higher != (_get(node, "mode") == "max"):
             problems.add(
-                f"'eval.mode' is '{_get(node, 'mode')}', but the monitored metric '{monitor}' is better when "
-                f"{'higher' if higher else 'lower'}: set eval.mode={'max' if higher else 'min'}."
+                f"'{path}.mode' is '{_get(node, 'mode')}', but the monitored metric '{monitor}' is better when "
+                f"{'higher' if higher else 'lower'}: set {path}.mode={'max' if higher else 'min'}."
+            )
+
+
+def _inherited_attribute(sig: TargetSignature, name: str) -> Any:
+    """A literal class attribute of the target's base classes in the same module (one level of reading)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(sig.source_file).read_text(encoding="utf-8"))
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    node = classes.get(sig.target.rsplit(".", 1)[-1])
+    while node is not None:
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                try:
+                    return ast.literal_eval(stmt.value)
+                except ValueError:
+                    return None
+        bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+        node = next((classes[b] for b in bases if b in classes), None)
+    return None
+
+
+RETRIEVAL_ONLY = ("retrieval", "index", "ranker", "ranking")
+
+
+def _check_stages(cfg: DictConfig, problems: Problems) -> None:
+    """The two-stage nodes: required by retrieval cases, an error elsewhere (they would do nothing)."""
+    task = _get(cfg.case, "task")
+    present = [k for k in RETRIEVAL_ONLY if cfg.get(k) is not None]
+    if task != "retrieval":
+        for key in present:
+            problems.add(
+                f"'{key}' applies to retrieval cases only; case '{_get(cfg.case, 'name')}' is a '{task}' task. "
+                f"Remove it (e.g. {key}=null)."
+            )
+        return
+    for key in ("retrieval", "index"):
+        if key not in present:
+            problems.add(f"Case '{_get(cfg.case, 'name')}' is a retrieval case and needs '{key}' (see conf/case/).")
+    if "retrieval" in present:
+        if isinstance(_get(cfg.retrieval, "eval"), DictConfig):
+            _check_eval(cfg.retrieval.eval, problems, "retrieval.eval")
+        negatives, temperature = _get(cfg.retrieval, "num_negatives"), _get(cfg.retrieval, "temperature")
+        if isinstance(negatives, int) and negatives < 1:
+            problems.add(f"'retrieval.num_negatives' must be a positive integer, got {negatives}.")
+        if isinstance(temperature, int | float) and temperature <= 0:
+            problems.add(f"'retrieval.temperature' must be positive, got {temperature}.")
+    if "index" in present:
+        check_target_node(cfg.index, "index", problems)
+    if "ranker" in present:
+        target = _target_of(cfg.ranker, "ranker", problems)
+        sig = read_signature(target) if target else None
+        check_target(cfg.ranker, "ranker", problems, sig)
+        if sig is not None and sig.tasks is not None and "ctr" not in sig.tasks:
+            problems.add(
+                f"'ranker' is {target.rsplit('.', 1)[-1]}, which is not a pointwise scoring model: a ranker scores "
+                f'(user, candidate) rows like a CTR model (its class declares tasks = ("ctr", ...)).'
+            )
+        if "ranking" not in present:
+            problems.add("A ranker needs the 'ranking' node (its training settings; see conf/case/).")
+        else:
+            fraction = _get(cfg.ranking, "val_fraction")
+            if isinstance(fraction, int | float) and not 0 < fraction < 1:
+                problems.add(f"'ranking.val_fraction' must be between 0 and 1, got {fraction}.")
+    _check_list_lengths(cfg, problems)
+
+
+def _check_list_lengths(cfg: DictConfig, problems: Problems) -> None:
+    """The final lists hold K = case.serving.candidates_per_request items: no final metric may need more."""
+    k = _get(cfg.case.serving, "candidates_per_request")
+    metrics = _get(cfg.eval, "metrics")
+    if not isinstance(k, int) or not isinstance(metrics, DictConfig):
+        return
+    if k < 1:
+        problems.add(f"'case.serving.candidates_per_request' must be a positive integer, got {k}.")
+        return
+    for name in metrics:
+        node = metrics[name]
+        depth = _get(node, "k") if isinstance(node, DictConfig) else None
+        if isinstance(depth, int) and depth > k:
+            problems.add(
+                f"'eval.metrics.{name}' needs lists of {depth} items, but stage 1 passes only "
+                f"case.serving.candidates_per_request={k} candidates to stage 2. Raise it to at least {depth}."
             )
 
 
@@ -420,6 +538,9 @@ def validate_targets(cfg: DictConfig) -> None:
     if cfg.optim.scheduler is not None:
         nodes.append(("optim.scheduler", cfg.optim.scheduler, ("interval",)))
     nodes += [(f"eval.metrics.{k}", v, ()) for k, v in cfg.eval.metrics.items()]
+    nodes += [(key, cfg[key], ()) for key in ("index", "ranker") if cfg.get(key) is not None]
+    if cfg.get("retrieval") is not None:
+        nodes += [(f"retrieval.eval.metrics.{k}", v, ()) for k, v in cfg.retrieval.eval.metrics.items()]
     for path, node, extra in nodes:
         target = str(node._target_)
         try:
@@ -430,3 +551,45 @@ def validate_targets(cfg: DictConfig) -> None:
         sig = signature_from_object(target, obj)
         check_target(node, path, problems, sig, extra_allowed=extra)
     problems.raise_if_any()
+
+
+# What each task reads from its dataset's source: the return type of the source function.
+DATA_KINDS = {"ctr": ("RawTable", "rows of a click log"), "retrieval": ("InteractionTable", "user-item interactions")}
+
+
+def _source_kind(target: str) -> str | None:
+    from hydra.utils import get_object
+
+    try:
+        returns = typing.get_type_hints(get_object(target)).get("return")
+    except Exception:
+        return None
+    return getattr(returns, "__name__", None)
+
+
+def check_data_fits_case(cfg: DictConfig) -> None:
+    """Import-time: the dataset gives what the case's task reads (a click log, or interactions), and
+    interaction-only dataset keys are not set for a click log. Raises ConfigError before any data is read."""
+    from framework.cli import CONF_DIR
+
+    task = str(cfg.case.task)
+    expected, what = DATA_KINDS[task]
+    kind = _source_kind(str(cfg.dataset._target_))
+    if kind is not None and kind != expected:
+        gives = next((w for k, w in DATA_KINDS.values() if k == kind), kind)
+        fitting = []
+        for path in sorted((CONF_DIR / "dataset").glob("*.yaml")):
+            target = OmegaConf.load(path).get("_target_")
+            if target and _source_kind(str(target)) == expected:
+                fitting.append(path.stem)
+        raise ConfigError(
+            f"Dataset '{cfg.dataset.name}' gives {gives}, but case '{cfg.case.name}' is a '{task}' task, which "
+            f"reads {what}. Datasets for '{task}': {choices_text(fitting)}."
+        )
+    if task != "retrieval":
+        for key in ("split_strategy", "positive_threshold"):
+            if cfg.dataset.get(key) is not None:
+                raise ConfigError(
+                    f"'dataset.{key}' applies to interaction datasets (retrieval cases) only; "
+                    f"'{cfg.dataset.name}' is split in time order. Remove it."
+                )

@@ -42,15 +42,41 @@ class StageResult:
     is_global_zero: bool
 
 
-def fit_and_test(ctx: RunContext, task: L.LightningModule, data: L.LightningDataModule, stage: str = "") -> StageResult:
+class _StageHistory(MetricHistory):
+    """MetricHistory of a stage whose validation metrics are logged under `<prefix>val/` (e.g. `retrieval/val/`)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        row = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(self.prefix)}
+        row.update(epoch=trainer.current_epoch, step=trainer.global_step)
+        self.rows.append(row)
+
+
+def fit_and_test(
+    ctx: RunContext,
+    task: L.LightningModule,
+    data: L.LightningDataModule,
+    stage: str = "",
+    monitor: str | None = None,
+    mode: str | None = None,
+    max_epochs: int | None = None,
+) -> StageResult:
     """Train with checkpointing on the eval suite's monitored metric, then test the best checkpoint.
 
     Checkpoints go to <run dir>/checkpoints[/<stage>]: the best epochs and `last.ckpt`, written after
     every epoch (and every `checkpoint.every_n_train_steps` steps if set), atomically. With
-    `resume=true` training continues from `last.ckpt`.
+    `resume=true` training continues from `last.ckpt`. A stage with its own eval suite passes its
+    `monitor` (the logged name, e.g. `retrieval/val/recall@20`) and `mode`; `max_epochs` overrides the
+    Trainer's for this stage.
     """
     cfg = ctx.cfg
-    monitor, mode = f"val/{cfg.eval.monitor}", str(cfg.eval.mode)
+    monitor = monitor or f"val/{cfg.eval.monitor}"
+    mode = mode or str(cfg.eval.mode)
     ckpt_dir = ctx.run_dir / "checkpoints" / stage if stage else ctx.run_dir / "checkpoints"
     best_ckpt = L.callbacks.ModelCheckpoint(
         dirpath=ckpt_dir, filename="best-epoch{epoch:02d}", auto_insert_metric_name=False,
@@ -65,15 +91,21 @@ def fit_and_test(ctx: RunContext, task: L.LightningModule, data: L.LightningData
                 every_n_train_steps=cfg.checkpoint.every_n_train_steps,
             )
         )  # fmt: skip
-    throughput, history = ThroughputMonitor(), MetricHistory()
-    callbacks: list[L.Callback] = [best_ckpt, *last, throughput, history, *ctx.callbacks]
+    prefix = monitor.rsplit("/", 1)[0] + "/"
+    throughput, history = ThroughputMonitor(), (MetricHistory() if prefix == "val/" else _StageHistory(prefix))
+    # Extra callbacks (a sweep's pruner) follow the run's objective: only the stage that logs it gets them.
+    extra = ctx.callbacks if monitor == f"val/{cfg.eval.monitor}" else []
+    callbacks: list[L.Callback] = [best_ckpt, *last, throughput, history, *extra]
     if cfg.early_stopping is not None:
         es = cfg.early_stopping
         callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))
     if cfg.trainer.enable_progress_bar:
         callbacks.append(L.callbacks.RichProgressBar(leave=True))
+    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    if max_epochs is not None:
+        trainer_args["max_epochs"] = max_epochs
     trainer = L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        **trainer_args,
         default_root_dir=str(ctx.run_dir), logger=ctx.loggers or False, callbacks=callbacks,
         plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, enable_model_summary=False,
     )  # fmt: skip

@@ -1,0 +1,198 @@
+"""Interactions for the retrieval task: source -> positives -> split -> cached arrays -> batches.
+
+Training batches are slices of the train positives {user, item, label=1}; evaluation batches are the
+users who have at least one item in the evaluated split (full ranking scores each of them against the
+whole catalogue). Items a user interacted with before the evaluated split are excluded from the
+ranking: the train items for validation, the train and validation items for test.
+
+The encoded arrays are cached like the tabular data (see `framework.data.datamodule`): keyed by the
+dataset config minus batch sizes, the source files' sizes and times, the code that reads, encodes and
+splits, and the seed (it drives the split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader
+
+from framework.data import interactions as interactions_module
+from framework.data import splits as splits_module
+from framework.data.batching import RowBatchSampler, TensorTable
+from framework.data.interactions import (
+    EncodedInteractions,
+    EntityFeatures,
+    InteractionSpec,
+    InteractionTable,
+    UserItemSets,
+    encode_interactions,
+)
+from framework.data.splits import TEST, TRAIN, VALID, split_interactions
+from framework.errors import DataError
+from framework.signatures import module_file
+
+SPLITS = ("train", "valid", "test")
+# Dataset keys the data module uses; every other key is a parameter of the source (`_target_`).
+_NOT_SOURCE_ARGS = {
+    "_target_", "name", "split", "split_strategy", "positive_threshold", "batch_size", "eval_batch_size", "cache",
+}  # fmt: skip
+_ARRAYS = ("user", "item", "timestamp", "part", "user_cat", "user_num", "item_cat", "item_num", "item_tags")
+
+
+def _code_hash(*modules: str) -> str:
+    digest = hashlib.sha256()
+    for module in modules:
+        path = module_file(module)
+        digest.update(path.read_bytes() if path else module.encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(cfg: DictConfig, seed: int) -> str:
+    content: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    for key in ("batch_size", "eval_batch_size", "cache"):
+        content.pop(key, None)
+    path = Path(str(content["path"])).expanduser() if content.get("path") else None
+    if path is not None and path.is_dir():
+        content["_files"] = sorted(
+            [f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in path.iterdir() if f.is_file()
+        )
+    content["_seed"] = seed
+    content["_code"] = _code_hash(
+        str(cfg._target_).rpartition(".")[0], interactions_module.__name__, splits_module.__name__, __name__
+    )
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class InteractionDataModule(L.LightningDataModule):
+    def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.cache_dir = Path(cache_dir).expanduser()
+        self.seed = seed
+        self.pin_memory = pin_memory
+        self.info: dict[str, Any] = {}
+        self.spec: InteractionSpec | None = None
+
+    # -- build or load -------------------------------------------------------------------------------
+    def prepare(self) -> InteractionSpec:
+        start = time.perf_counter()
+        entry = self.cache_dir / f"{self.cfg.name}-{cache_key(self.cfg, self.seed)}"
+        if self.cfg.cache and (entry / "meta.json").exists():
+            arrays, meta = self._load(entry)
+            self.info.update(meta["info"], cache="hit")
+        else:
+            arrays, meta = self._build()
+            self.info.update(meta["info"], cache="miss")
+            if self.cfg.cache:
+                self._store(entry, arrays, meta)
+        self.info["cache_entry"] = str(entry) if self.cfg.cache else None
+        self.info["seconds"] = round(time.perf_counter() - start, 3)
+        self._index(arrays, InteractionSpec.from_dict(meta["spec"]))
+        return self.spec
+
+    def _build(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        source = get_method(str(self.cfg._target_))
+        args = {k: v for k, v in OmegaConf.to_container(self.cfg, resolve=True).items() if k not in _NOT_SOURCE_ARGS}
+        t0 = time.perf_counter()
+        table = source(**args)
+        if not isinstance(table, InteractionTable):
+            raise DataError(f"dataset '{self.cfg.name}' does not give user-item interactions ({type(table).__name__}).")
+        read_seconds = time.perf_counter() - t0
+        encoded: EncodedInteractions = encode_interactions(table, self.cfg.positive_threshold)
+        strategy = self.cfg.split_strategy or "random"
+        part = split_interactions(encoded.user, encoded.timestamp, strategy, list(self.cfg.split), self.seed)
+        sizes = {name: int((part == code).sum()) for name, code in zip(SPLITS, (TRAIN, VALID, TEST), strict=True)}
+        empty = [name for name, n in sizes.items() if n == 0]
+        if empty:
+            raise DataError(
+                f"{table.source}: the {strategy} split {list(self.cfg.split)} leaves no interactions in "
+                f"{' and '.join(empty)} ({encoded.info['pairs']} positive pairs: {sizes}). "
+                f"Use more data (dataset.max_rows) or another dataset.split / dataset.split_strategy."
+            )
+        arrays = {
+            "user": encoded.user, "item": encoded.item, "timestamp": encoded.timestamp, "part": part,
+            "user_cat": encoded.users.categorical, "user_num": encoded.users.numeric,
+            "item_cat": encoded.items.categorical, "item_num": encoded.items.numeric, "item_tags": encoded.item_tags,
+        }  # fmt: skip
+        info = {
+            **encoded.info, "source": table.source, "split_strategy": strategy, "rows": sizes,
+            "read_seconds": round(read_seconds, 3),
+        }  # fmt: skip
+        return arrays, {"spec": encoded.spec.to_dict(), "info": info}
+
+    def _store(self, entry: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            for name, array in arrays.items():
+                np.save(tmp / f"{name}.npy", array)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+            os.rename(tmp, entry)
+        except OSError:
+            if not (entry / "meta.json").exists():  # not a lost race with another process: a real failure
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def _load(entry: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        meta = json.loads((entry / "meta.json").read_text())
+        return {name: np.load(entry / f"{name}.npy") for name in _ARRAYS}, meta
+
+    def _index(self, arrays: dict[str, np.ndarray], spec: InteractionSpec) -> None:
+        self.spec = spec
+        self.users = EntityFeatures(arrays["user_cat"], arrays["user_num"])
+        self.items = EntityFeatures(arrays["item_cat"], arrays["item_num"])
+        self.item_tags = torch.from_numpy(arrays["item_tags"])
+        part = arrays["part"]
+        self.pairs = {
+            name: (torch.from_numpy(arrays["user"][part == code]), torch.from_numpy(arrays["item"][part == code]))
+            for name, code in zip(SPLITS, (TRAIN, VALID, TEST), strict=True)
+        }
+        self.sets = {
+            name: UserItemSets(u.numpy(), i.numpy(), spec.n_users, spec.n_items) for name, (u, i) in self.pairs.items()
+        }
+        self.item_counts = torch.bincount(self.pairs["train"][1], minlength=spec.n_items)
+        self.user_counts = torch.bincount(self.pairs["train"][0], minlength=spec.n_users)
+
+    # -- what evaluation needs ------------------------------------------------------------------------
+    def history(self, split: str) -> UserItemSets:
+        """Items to exclude when ranking for `split`: everything the user interacted with before it."""
+        if split == "valid":
+            return self.sets["train"]
+        if split == "test":
+            return self.sets["train"].union(self.sets["valid"])
+        raise ValueError(f"no history for split {split!r}")
+
+    def eval_users(self, split: str) -> torch.Tensor:
+        return self.sets[split].users_with_items()
+
+    # -- loaders --------------------------------------------------------------------------------------
+    def _loader(self, table: TensorTable, shuffle: bool, batch_size: int) -> DataLoader:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        sampler = RowBatchSampler(len(table), batch_size, shuffle, self.seed, rank, world)
+        return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0, pin_memory=self.pin_memory)
+
+    def train_dataloader(self) -> DataLoader:
+        user, item = self.pairs["train"]
+        table = TensorTable({"user": user, "item": item, "label": torch.ones(len(user))})
+        return self._loader(table, True, self.cfg.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(TensorTable({"user": self.eval_users("valid")}), False, self.cfg.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(TensorTable({"user": self.eval_users("test")}), False, self.cfg.eval_batch_size)

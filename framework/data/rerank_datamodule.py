@@ -1,0 +1,107 @@
+"""Stage-2 data: stage 1's candidate lists, labelled by the interactions they were meant to find.
+
+The ranker learns what it will see when serving: the K candidates stage 1 retrieves for a user (items
+seen in training excluded), labelled 1 when the user interacted with the item in the validation split.
+Users with validation items are divided, by a seeded draw, into the ranker's training users and the
+ranker's own validation users (`val_fraction`), on whose re-ranked lists the best epoch is chosen.
+Test lists are stage 1's candidates for the test split (training and validation items excluded).
+
+Training batches are flat rows {user, item, score, top_score, rank, label}; evaluation batches are
+whole lists {user, items, scores, hits, n_relevant} ([B, K] each), re-ranked then scored by the suite.
+"""
+
+from __future__ import annotations
+
+import lightning.pytorch as L
+import torch
+from torch.utils.data import DataLoader
+
+from framework.data.batching import RowBatchSampler, TensorTable
+from framework.data.interactions import UserItemSets
+from framework.errors import DataError
+from framework.pipeline_stages.retriever import Candidates
+
+
+def list_table(candidates: Candidates, targets: UserItemSets) -> TensorTable:
+    return TensorTable(
+        {
+            "user": candidates.users,
+            "items": candidates.items,
+            "scores": candidates.scores,
+            "hits": candidates.hits(targets),
+            "n_relevant": targets.counts(candidates.users),
+        }
+    )
+
+
+def flat_rows(lists: TensorTable) -> TensorTable:
+    """One row per real (not padded) candidate of every list."""
+    t = lists.tensors
+    n_users, k = t["items"].shape
+    real = t["items"] >= 0
+    return TensorTable(
+        {
+            "user": t["user"][:, None].expand(n_users, k)[real],
+            "item": t["items"][real],
+            "score": t["scores"][real],
+            "top_score": t["scores"][:, :1].expand(n_users, k)[real],
+            "rank": torch.arange(k)[None, :].expand(n_users, k)[real],
+            "label": t["hits"][real].float(),
+        }
+    )
+
+
+class RerankDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        valid: Candidates,
+        valid_targets: UserItemSets,
+        test: Candidates,
+        test_targets: UserItemSets,
+        val_fraction: float,
+        batch_size: int,
+        eval_batch_size: int,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        lists = list_table(valid, valid_targets)
+        n = len(lists)
+        n_val = round(n * val_fraction)
+        if n_val < 1 or n - n_val < 1:
+            raise DataError(
+                f"{n} users have validation items: too few to give the ranker both training users and "
+                f"validation users (ranking.val_fraction={val_fraction}). Use more data."
+            )
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        self.tables = {
+            "train": flat_rows(TensorTable(lists[order[n_val:]])),
+            "valid": TensorTable(lists[order[:n_val].sort().values]),
+            "test": list_table(test, test_targets),
+        }
+        if self.tables["train"].tensors["label"].sum() == 0:
+            raise DataError(
+                "stage 1's candidates for the ranker's training users hold no validation item: there is nothing "
+                "to learn a ranking from. Raise case.serving.candidates_per_request or train stage 1 longer."
+            )
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.info = {
+            "train_rows": len(self.tables["train"]),
+            "train_positives": int(self.tables["train"].tensors["label"].sum()),
+            "valid_users": len(self.tables["valid"]),
+            "test_users": len(self.tables["test"]),
+        }
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        table = self.tables[split]
+        sampler = RowBatchSampler(len(table), batch_size, shuffle, self.seed, rank, world)
+        return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", False, self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False, self.eval_batch_size)

@@ -1,0 +1,96 @@
+"""Stage 2 training task: a pointwise ranker re-orders stage 1's candidates.
+
+Trains with binary cross-entropy on (user, candidate) rows; evaluates whole lists: each user's K
+candidates are scored, sorted, and the re-ranked list goes to the eval suite (`val/<name>`,
+`test/<name>`: the system's final metrics). The ranker is any CTR-shaped model,
+`model(categorical, numeric) -> logits`, fed by `RankerFeatures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning.pytorch as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import Metric, MetricCollection
+
+from framework.metrics.topk import RankedLists
+from framework.models.layers import set_sparse
+from framework.pipeline_stages.ranking_features import RankerFeatures
+
+
+def rerank(
+    model: nn.Module, features: RankerFeatures, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ranker logits of every candidate ([U, K], -inf on padding) and the re-ranked order ([U, K] indices)."""
+    n_users, k = items.shape
+    ranks = torch.arange(k, device=items.device)[None, :].expand(n_users, k)
+    categorical, numeric = features.rows(
+        users[:, None].expand(n_users, k).flatten(), items.flatten(), scores.flatten(),
+        scores[:, :1].expand(n_users, k).flatten(), ranks.flatten(),
+    )  # fmt: skip
+    logits = model(categorical, numeric).view(n_users, k).float().masked_fill(items < 0, float("-inf"))
+    return logits, torch.argsort(logits, dim=1, descending=True, stable=True)
+
+
+class RankerTask(L.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        metrics: dict[str, Metric],
+        features: RankerFeatures,
+        item_tags: torch.Tensor,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        sparse_embeddings: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        set_sparse(model, sparse_embeddings)
+        self.features = features
+        self.register_buffer("item_tags", item_tags, persistent=False)
+        # No compute groups: torchmetrics merges metrics whose states happen to be equal after the first
+        # batch (all zero when an untrained model hits nothing), and they would then report one value.
+        self.val_metrics = MetricCollection(dict(metrics), prefix="val/", compute_groups=False)
+        self.test_metrics = self.val_metrics.clone(prefix="test/")
+        self.optimizer_factory = optimizer
+        self.seed = seed
+        self._seeded_epoch = -1
+
+    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        if self._seeded_epoch != self.current_epoch:  # as CTRTask: dropout masks independent of resumes
+            torch.manual_seed(self.seed * 100_003 + self.current_epoch)
+            self._seeded_epoch = self.current_epoch
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        categorical, numeric = self.features.rows(
+            batch["user"], batch["item"], batch["score"], batch["top_score"], batch["rank"]
+        )
+        loss = F.binary_cross_entropy_with_logits(self.model(categorical, numeric), batch["label"])
+        n = len(batch["label"])
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
+        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
+        return loss
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection) -> None:
+        _, order = rerank(self.model, self.features, batch["user"], batch["items"], batch["scores"])
+        lists = RankedLists(
+            items=batch["items"].gather(1, order),
+            hits=batch["hits"].gather(1, order),
+            n_relevant=batch["n_relevant"],
+            catalog_size=len(self.item_tags),
+            item_vectors=self.item_tags,
+        )
+        metrics.update(lists)
+        self.log_dict(metrics, on_step=False, on_epoch=True)
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.val_metrics)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.test_metrics)
+
+    def configure_optimizers(self):
+        return self.optimizer_factory(params=self.model.parameters())
