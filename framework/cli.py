@@ -37,8 +37,12 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     try:
         validate(cfg)
         from framework.pipeline import run  # heavy imports start here, once the config is known to be sane
+        from framework.sweeps.context import active
 
-        return run(cfg)
+        trial = active()  # set while the mlsd sweeper runs this job as a trial of its study
+        if trial is None:
+            return run(cfg)
+        return run(cfg, callbacks=trial.callbacks(cfg), record_extra=trial.record())
     except UserError as exc:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # the sweeper records the failed job and goes on

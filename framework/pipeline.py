@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,8 +66,9 @@ def build_metrics(eval_cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def run(cfg: DictConfig, callbacks: list | None = None) -> float:
-    """Run one experiment; `callbacks` are extra Lightning callbacks (a sweep's pruning callback)."""
+def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, Any] | None = None) -> float:
+    """Run one experiment; `callbacks` are extra Lightning callbacks (a sweep's pruning callback),
+    `record_extra` more fields for run.json (a sweep's study, trial number and parameters)."""
     from framework.timing import PhaseTimer
 
     timer = PhaseTimer()
@@ -100,7 +102,7 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
         "hardware": hardware, "seed": cfg.seed, "run_dir": str(run_dir.resolve()), "started_at": started,
         "resumed": resume, "objective": {"metric": monitor, "mode": cfg.eval.mode, "value": None},
         "metrics": {}, "timings": timer.seconds, "choices": choices, "config": resolved,
-        "versions": records.versions(), "git": records.git_revision(Path(__file__).parent),
+        "versions": records.versions(), "git": records.git_revision(Path(__file__).parent), **(record_extra or {}),
     }  # fmt: skip
     if rank_zero:
         print_design_card(cfg.case, model_name, str(cfg.dataset.name))
@@ -132,9 +134,15 @@ def run(cfg: DictConfig, callbacks: list | None = None) -> float:
         return float("nan") if objective is None else float(objective)
     except BaseException as exc:
         if rank_zero:
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            record.update(status=_failure_status(exc), error=f"{type(exc).__name__}: {exc}")
             records.write_json_atomic(run_dir / "run.json", record)
         raise
+
+
+def _failure_status(exc: BaseException) -> str:
+    """'pruned' when a sweep's pruner stopped the run (only sweeps import optuna), else 'failed'."""
+    optuna = sys.modules.get("optuna")
+    return "pruned" if optuna is not None and isinstance(exc, optuna.TrialPruned) else "failed"
 
 
 def _leave_process_group() -> None:

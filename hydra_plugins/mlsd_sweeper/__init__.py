@@ -1,0 +1,1 @@
+"""mlsd's Optuna sweeper for Hydra (hydra/sweeper=mlsd): see framework.sweeps."""

@@ -1,0 +1,43 @@
+"""Hydra sweeper plugin `hydra/sweeper: mlsd`: runs an Optuna study over the config's `sweep` node.
+
+Hydra finds this module by scanning the `hydra_plugins` namespace package and imports it on every
+start, so it stays light: Optuna and the sweep machinery (framework.sweeps) are imported in `sweep()`.
+A sweep config selects it with `defaults: [override /hydra/sweeper: mlsd]` (see conf/sweep/).
+"""
+
+# No `from __future__ import annotations`: Hydra's scanner runs this module before registering it in
+# sys.modules, and dataclasses then cannot resolve string annotations.
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+@dataclass
+class MlsdSweeperConf:
+    # Every setting lives in the run config's `sweep` node, which the schema validates with the rest.
+    _target_: str = "hydra_plugins.mlsd_sweeper.mlsd_sweeper.MlsdSweeper"
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="mlsd", node=MlsdSweeperConf, provider="mlsd")
+
+
+class MlsdSweeper(Sweeper):
+    def __init__(self) -> None:
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+
+    def sweep(self, arguments: list[str]) -> Any:
+        from framework.sweeps.hydra_glue import sweep
+
+        assert self.config is not None and self.hydra_context is not None and self.task_function is not None
+        return sweep(self.hydra_context, self.task_function, self.config, arguments)
