@@ -173,6 +173,43 @@ class PathsConfig:
 
 
 @dataclass
+class SamplerConfig:
+    name: Literal["tpe", "random", "grid"] = "tpe"
+    seed: int | None = None  # trial k samples with seed + k (null: unseeded)
+    n_startup_trials: int = 10  # tpe: random trials before the model takes over
+
+
+@dataclass
+class PrunerConfig:
+    name: Literal["median", "hyperband", "none"] = "median"
+    n_startup_trials: int = 5  # median: complete trials before any trial is pruned
+    n_warmup_steps: int = 0  # median: validations a trial always gets
+    min_resource: int = 1  # hyperband: validations every trial gets
+    max_resource: int | None = None  # hyperband: null = trainer.max_epochs
+    reduction_factor: int = 3
+
+
+@dataclass
+class SweepConfig:
+    """An Optuna study over a search space (conf/sweep_defaults.yaml explains each key; framework.sweeps)."""
+
+    study_name: str = ""
+    n_trials: int = 20  # the study's total, over all invocations and workers
+    dir: str = ""  # study.db (default storage), trials/, summary.json, plots/, the best preset
+    storage: str | None = None  # null = SQLite under `dir`; a database URL for distributed workers
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    pruner: PrunerConfig = field(default_factory=PrunerConfig)
+    params: dict[str, Any] = field(default_factory=dict)  # override key -> search space (framework.sweeps.space)
+    enqueue: list[dict[str, Any]] = field(default_factory=list)  # parameter sets to try first
+    heartbeat_interval: int = 10
+    grace_period: int | None = None
+    db_retries: int = 8
+    db_backoff_s: float = 1.0
+    top_k: int = 5
+    plots: bool = True
+
+
+@dataclass
 class RunConfig:
     seed: int = 42
     resume: bool = False
@@ -187,7 +224,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
-    sweep: dict[str, Any] | None = None
+    sweep: SweepConfig | None = None  # conf/sweep/: an Optuna study (python run.py -m sweep=...)
     # Retrieval cases (two stages): stage-1 training, the ANN index, the ranker and its training.
     retrieval: RetrievalStageConfig | None = None
     index: dict[str, Any] | None = None  # `_target_` node (conf/index)
@@ -361,10 +398,58 @@ def validate(cfg: DictConfig) -> None:
     if cfg.optim.scheduler is not None:
         check_target_node(cfg.optim.scheduler, "optim.scheduler", problems, extra_allowed=("interval",))
     _check_dataset(cfg.dataset, problems)
+    _check_sweep(cfg, problems)
     _check_model(cfg, problems)
     _check_eval(cfg.eval, problems)
     _check_stages(cfg, problems)
     problems.raise_if_any()
+
+
+def _check_sweep(cfg: DictConfig, problems: Problems) -> None:
+    """The search space's syntax, the sampler's needs, settings' ranges; trials run in one process."""
+    sweep = cfg.get("sweep")
+    if not isinstance(sweep, DictConfig):
+        return
+    from framework.sweeps.space import SpaceError, grid_space, ordered, parse_param
+
+    params = _get(sweep, "params")
+    parsed = []
+    if isinstance(params, DictConfig):
+        for name in params:
+            try:
+                parsed.append(parse_param(str(name), OmegaConf.to_container(params, resolve=True)[name]))
+            except SpaceError as exc:
+                problems.add(f"sweep.params: {exc}")
+        try:
+            parsed = ordered(parsed)
+            if isinstance(sweep.get("sampler"), DictConfig) and _get(sweep.sampler, "name") == "grid":
+                grid_space(parsed)
+        except SpaceError as exc:
+            problems.add(f"sweep.params: {exc}")
+    minimum = {"n_trials": 1, "heartbeat_interval": 1, "grace_period": 1, "db_retries": 0, "top_k": 1}
+    minimum |= {"pruner.n_startup_trials": 0, "pruner.n_warmup_steps": 0, "pruner.min_resource": 1}
+    minimum |= {"pruner.reduction_factor": 2, "pruner.max_resource": 1, "sampler.n_startup_trials": 0}
+    for key, low in minimum.items():
+        value = OmegaConf.select(sweep, key, default=None, throw_on_missing=False)
+        if isinstance(value, int) and not isinstance(value, bool) and value < low:
+            problems.add(f"'sweep.{key}' must be at least {low}, got {value}.")
+    backoff = _get(sweep, "db_backoff_s")
+    if isinstance(backoff, int | float) and backoff <= 0:
+        problems.add(f"'sweep.db_backoff_s' must be positive, got {backoff}.")
+    storage = _get(sweep, "storage")
+    if isinstance(storage, str) and "://" not in storage:
+        problems.add(
+            f"'sweep.storage' must be a database URL such as postgresql://user@host:5432/optuna or "
+            f"sqlite:///path/study.db (null: SQLite under sweep.dir), got {storage!r}."
+        )
+    devices, nodes, strategy = (_get(cfg.trainer, k) for k in ("devices", "num_nodes", "strategy"))
+    several = any(isinstance(n, int) and n > 1 for n in (devices, nodes)) or "ddp" in str(strategy)
+    if several:
+        problems.add(
+            "A sweep runs each trial in the sweeper's own process (its pruner stops training from inside), so "
+            "trials must train in one process: use hardware=cpu or hardware=gpu, and run several sweep workers "
+            "on one study (sweep.storage=postgresql://...) for parallelism."
+        )
 
 
 def _check_dataset(node: DictConfig, problems: Problems) -> None:
