@@ -17,7 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from framework.errors import ConfigError, choices_text, did_you_mean
-from framework.sweeps.space import Param, SpaceError, ordered, override_text, parse_params, parse_space
+from framework.sweeps.space import Param, SpaceError, grid_space, ordered, override_text, parse_params, parse_space
 
 _MISSING = object()
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -120,6 +120,8 @@ def make_plan(config: DictConfig, arguments: list[str], group_options: Any) -> S
 
     try:
         ordered_params = ordered(list(params.values()))
+        if sweep.sampler.name == "grid":
+            grid_space(ordered_params)  # command-line sweeps too must be finite for the grid
     except SpaceError as exc:
         raise ConfigError(f"sweep.params: {exc}") from None
     context = {}

@@ -182,9 +182,11 @@ def parse_param(name: str, spec: Any) -> Param:
         return parse_space(name, spec)
     unknown = sorted(set(map(str, spec)) - {"space", "when"})
     if unknown or "space" not in spec:
+        split = any(")" in key for key in unknown)  # YAML cut an unquoted `{space: range(1, 4)}` at its comma
+        hint = " In a {...} mapping, quote the space: YAML splits `range(1, 4)` at the comma." if split else ""
         raise SpaceError(
-            f"'{name}' is a mapping, so it needs 'space' (and optionally 'when'), got keys {sorted(map(str, spec))}. "
-            f"Example: {name}: {{space: range(1, 5), when: {{model: [dcn, dcn_v2]}}}}"
+            f"'{name}' is a mapping, so it needs 'space' (and optionally 'when'), got keys {sorted(map(str, spec))}."
+            f"{hint} Example: {name}: {{space: 'range(1, 5)', when: {{model: [dcn, dcn_v2]}}}}"
         )
     param = parse_space(name, spec["space"])
     when = spec.get("when") or {}

@@ -35,6 +35,16 @@ def default_url(study_dir: Path) -> str:
     return f"sqlite:///{(study_dir / 'study.db').resolve()}"
 
 
+def with_driver(url: str) -> str:
+    """`postgresql://...` with the driver mlsd installs (psycopg2): SQLAlchemy 2.1 would pick psycopg 3."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
 def display_url(url: str) -> str:
     """The URL without its password, for messages and summaries."""
     try:
@@ -61,8 +71,24 @@ def is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+def is_schema_race(exc: BaseException) -> bool:
+    """Two workers creating Optuna's tables in an empty database at once: the slower one fails with
+    'already exists'; its next attempt finds the tables made."""
+    from sqlalchemy import exc as sa
+
+    text = str(exc)
+    return isinstance(exc, sa.IntegrityError | sa.ProgrammingError) and (
+        "already exists" in text or "duplicate" in text
+    )
+
+
 def with_retries(
-    fn: Callable[[], Any], what: str, retries: int, backoff_s: float, log: Callable[[str], None]
+    fn: Callable[[], Any],
+    what: str,
+    retries: int,
+    backoff_s: float,
+    log: Callable[[str], None],
+    retryable: Callable[[BaseException], bool] = is_connection_error,
 ) -> tuple[Any, int]:
     """fn(), retried after backoff_s, 2*backoff_s, ... (capped at 30 s, with jitter so that workers do
     not retry in step) while it fails with a connection error. Returns (result, retries it took)."""
@@ -70,11 +96,12 @@ def with_retries(
         try:
             return fn(), attempt
         except Exception as exc:
-            if attempt == retries or not is_connection_error(exc):
+            if attempt == retries or not retryable(exc):
                 raise
             wait = min(30.0, backoff_s * 2**attempt) * random.uniform(0.8, 1.2)
             cause = str(exc.__cause__ or exc).strip().splitlines()[0][:200]
-            log(f"database connection lost in {what} ({cause}); retry {attempt + 1} of {retries} in {wait:.1f}s")
+            problem = "another worker is creating the tables" if is_schema_race(exc) else "database connection lost"
+            log(f"{problem} in {what} ({cause}); retry {attempt + 1} of {retries} in {wait:.1f}s")
             time.sleep(wait)
     raise AssertionError("unreachable")
 
@@ -119,6 +146,7 @@ def open_storage(
 ) -> RetryingStorage:
     """Optuna's RDB storage (cached, as `optuna.create_study` would make it) behind the retrying wrapper.
     Connecting (and creating the tables) is retried the same way."""
+    url = with_driver(url)
     sqlite = url.startswith("sqlite")
     # SQLite: wait for a lock held by another local worker instead of failing at once.
     # Servers: test a pooled connection before use, so one dropped by a restart is replaced quietly.
@@ -132,5 +160,6 @@ def open_storage(
         )
         return _CachedStorage(rdb)
 
-    inner, _ = with_retries(connect, "connect", retries, backoff_s, log)
+    retryable = lambda exc: is_connection_error(exc) or is_schema_race(exc)  # noqa: E731
+    inner, _ = with_retries(connect, "connect", retries, backoff_s, log, retryable)
     return RetryingStorage(inner, retries, backoff_s, log)
