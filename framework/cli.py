@@ -35,6 +35,11 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     from framework.schema import validate
 
     try:
+        if cfg.get("sweep") is not None and HydraConfig.get().mode == RunMode.RUN:
+            raise ConfigError(  # a single run would ignore the sweep config: a key that does nothing
+                "A sweep config is selected, but this is a single run: add -m to run the study "
+                "(python run.py -m ... sweep=<name>), or drop sweep=..."
+            )
         validate(cfg)
         from framework.pipeline import run  # heavy imports start here, once the config is known to be sane
         from framework.sweeps.context import active

@@ -122,3 +122,9 @@ def test_bad_search_space_in_a_sweep_file(params: str, message: str, tmp_path: P
 def test_sweeper_without_a_sweep_config(tmp_path: Path, capsys) -> None:
     assert run_cli("-m", "hydra/sweeper=mlsd", f"hydra.sweep.dir={tmp_path}", "debug=fast") == 2
     assert "add sweep=<name>" in capsys.readouterr().err
+
+
+def test_a_sweep_config_in_a_single_run_is_refused(tmp_path: Path, capsys) -> None:
+    """hydra.mode=RUN would run once and ignore the search space: a config that does nothing is an error."""
+    assert run_cli("sweep=ad_click_dcn", "hydra.mode=RUN", f"hydra.run.dir={tmp_path}", "debug=fast") == 2
+    assert "add -m to run the study" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -176,3 +177,27 @@ def test_a_killed_trial_is_recorded_as_failed(tmp_path: Path) -> None:
     assert fresh.state.name == "COMPLETE" and math.isfinite(fresh.value)
     record = read_run(study_dir / "trials" / "0000")
     assert record["status"] == "failed" and "no heartbeat" in record["error"]
+
+
+def _wandb_run_record(run_dir: Path) -> dict:
+    """The run record of an offline W&B run (group, tags), read with W&B's own reader."""
+    (offline,) = (run_dir / "wandb").glob("offline-run-*")
+    done = subprocess.run(
+        [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(offline)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return next(r["run"] for r in map(json.loads, done.stdout.splitlines()) if r.get("type") == "run")
+
+
+def test_each_trial_is_a_tracking_run_grouped_by_study(tmp_path: Path) -> None:
+    study_dir = tmp_path / "study"
+    write_sweep(tmp_path, "wb", "    optim.optimizer.lr: tag(log, interval(1e-3, 1e-1))\n")
+    args = ["-m", "--config-dir", str(tmp_path), "sweep=wb", "model=lr", f"sweep.dir={study_dir}", "sweep.plots=false"]
+    assert run_cli(*args, "sweep.n_trials=2", *TINY, "logger.kind=wandb") == 0  # W&B offline (tests/conftest.py)
+    ids = set()
+    for number in (0, 1):
+        run = _wandb_run_record(study_dir / "trials" / f"{number:04d}")
+        assert run["run_group"] == "wb"
+        assert {"study:wb", f"trial:{number}"} <= set(run["tags"])
+        ids.add(run["run_id"])
+    assert len(ids) == 2  # one W&B run per trial
