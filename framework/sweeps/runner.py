@@ -161,6 +161,8 @@ class Worker:
             raise
         except BaseException as exc:
             message = str(exc) if isinstance(exc, TrialFailed) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, KeyboardInterrupt | SystemExit):  # Lightning turns Ctrl-C into SystemExit(1)
+                message = f"interrupted ({message}): the worker was stopped during this trial"
             message = message.strip().replace("\n", " ")[:2000]
             trial.set_user_attr("error", message)
             if not isinstance(exc, TrialFailed):

@@ -201,3 +201,25 @@ def test_each_trial_is_a_tracking_run_grouped_by_study(tmp_path: Path) -> None:
         assert {"study:wb", f"trial:{number}"} <= set(run["tags"])
         ids.add(run["run_id"])
     assert len(ids) == 2  # one W&B run per trial
+
+
+def test_ctrl_c_records_the_running_trial_as_failed_and_stops_the_worker(tmp_path: Path) -> None:
+    study_dir = tmp_path / "study"
+    write_sweep(tmp_path, "stop", "    optim.optimizer.lr: tag(log, interval(1e-3, 1e-1))\n")
+    args = ["-m", "--config-dir", str(tmp_path), "sweep=stop", "model=lr", f"sweep.dir={study_dir}", "sweep.n_trials=3"]
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), *args, *TINY, "trainer.max_epochs=500", "early_stopping=null"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C as in a terminal
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (_running_trial(study_dir / "study.db") and (study_dir / "trials" / "0000" / "run.json").exists()):
+        assert worker.poll() is None and time.monotonic() < deadline, "the worker never started its trial"
+        time.sleep(0.5)
+    time.sleep(2.0)
+    worker.send_signal(signal.SIGINT)
+    output = worker.communicate(timeout=60)[0]
+    assert worker.returncode == 130, output[-3000:]
+    (trial,) = load_study(study_dir, "stop").trials  # stopped: no further trials started
+    assert trial.state.name == "FAIL" and "interrupted" in trial.user_attrs["error"]
+    assert read_run(study_dir / "trials" / "0000")["status"] == "failed"
