@@ -33,7 +33,7 @@ from framework.sweeps.best_config import groups_after_experiment, preset_text
 from framework.sweeps.plan import SweepPlan, trial_overrides
 from framework.sweeps.samplers import build_pruner, build_sampler
 from framework.sweeps.space import override_text, stored_value
-from framework.sweeps.storage import RetryingStorage, display_url, open_storage
+from framework.sweeps.storage import RetryingStorage, display_url, is_connection_error, open_storage
 from framework.tracking.records import atomic_file, write_json_atomic
 
 COUNTED = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -62,10 +62,19 @@ class Worker:
 
     def open_study(self) -> optuna.Study:
         cfg = self.cfg
-        self.storage = open_storage(
-            self.plan.storage_url, int(cfg.heartbeat_interval), cfg.grace_period, int(cfg.db_retries),
-            float(cfg.db_backoff_s), log=lambda m: self.log(f"[yellow]{m}[/]"),
-        )  # fmt: skip
+        try:
+            self.storage = open_storage(
+                self.plan.storage_url, int(cfg.heartbeat_interval), cfg.grace_period, int(cfg.db_retries),
+                float(cfg.db_backoff_s), log=lambda m: self.log(f"[yellow]{m}[/]"),
+            )  # fmt: skip
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
+            cause = str(exc.__cause__ or exc).strip().splitlines()[0][:300]
+            raise ConfigError(
+                f"Cannot reach the sweep's database {display_url(self.plan.storage_url)} ({cause}). "
+                f"Check sweep.storage (host, port, user, database), or leave it null for SQLite under sweep.dir."
+            ) from None
         study = optuna.create_study(
             study_name=self.plan.study_name, storage=self.storage, load_if_exists=True,
             sampler=build_sampler(cfg.sampler, self.plan.params), direction=self.plan.direction,

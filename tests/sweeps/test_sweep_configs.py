@@ -78,6 +78,7 @@ def test_command_line_sweeps_add_and_fixed_values_remove_parameters() -> None:
         (["model=choice(dcn,dnc)"], "unknown model 'dnc'. Did you mean 'dcn'?"),
         (["optim.optimizer.lr=choise(1,2)"], "Unknown function 'choise'"),
         (["hardware=ddp_cpu"], "trials must train in one process"),
+        (["sweep.storage=postgresql://nobody@127.0.0.1:1/none", "sweep.db_retries=0"], "Cannot reach the sweep's"),
     ],
 )
 def test_bad_sweep_input_exits_2_before_any_trial(args: list[str], message: str, tmp_path: Path, capsys) -> None:
