@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import math
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from framework.tracking.records import atomic_file, write_json_atomic
-
-PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
 
 def ranked(study: optuna.Study) -> list[FrozenTrial]:
@@ -156,7 +153,3 @@ def write_summary(
     }
     write_json_atomic(path, summary)
     return summary
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -224,7 +224,10 @@ class Worker:
     def finish(self, study: optuna.Study) -> dict[str, Any]:
         plan, cfg = self.plan, self.cfg
         report.print_table(self.console, study, plan.metric, int(cfg.top_k))
-        extra: dict[str, Any] = {"study_dir": str(plan.study_dir.resolve())}
+        extra: dict[str, Any] = {
+            "study_dir": str(plan.study_dir.resolve()),
+            "worker": {"name": self.name, "ran": self.ran},
+        }
         best = report.ranked(study)
         if best:
             extra.update(self.write_best(best[0]))
