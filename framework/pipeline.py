@@ -109,6 +109,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         records.write_json_atomic(run_dir / "run.json", record)
         (run_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
+    loggers: list = []
     try:
         tags = [f"dataset:{cfg.dataset.name}", f"hardware:{hardware}", *cfg.tags]
         loggers = build_loggers(
@@ -126,8 +127,8 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         record.update(
             status="finished", finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
             objective={"metric": monitor, "mode": cfg.eval.mode, "value": objective}, machine=records.machine(),
-            tracking=_finish_trackers(loggers, record["metrics"], record.get("train_samples_per_s")),
         )  # fmt: skip
+        record["tracking"] = _finish_trackers(loggers, record)
         records.write_json_atomic(run_dir / "run.json", record)
         print_summary(record)
         _leave_process_group()
@@ -136,6 +137,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         if rank_zero:
             record.update(status=_failure_status(exc), error=f"{type(exc).__name__}: {exc}")
             records.write_json_atomic(run_dir / "run.json", record)
+            _abort_trackers(loggers, record["status"])
         raise
 
 
@@ -155,17 +157,35 @@ def _leave_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _finish_trackers(loggers: list, metrics: dict[str, float], samples_per_s: float | None) -> dict[str, Any]:
-    """Final figures into each tracker's summary; W&B runs are finished so the next multirun job gets its own."""
+def _finish_trackers(loggers: list, record: dict[str, Any]) -> dict[str, Any]:
+    """Final figures into each tracker's summary (metrics plus the run.json fields a W&B-only reader needs:
+    timings, choices, run_dir, ...); W&B runs are finished so the next multirun job gets its own."""
     info: dict[str, Any] = {}
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger":
             import wandb
 
+            from framework.tracking.wandb_runs import summary_fields
+
             run = logger.experiment
-            run.summary.update({**metrics, "train_samples_per_s": samples_per_s})
-            info.update(wandb_dir=str(Path(run.dir).parent), wandb_run_id=run.id, wandb_project=run.project)
+            run.summary.update({**record["metrics"], **summary_fields(record)})
+            info.update(wandb_dir=str(Path(run.dir).parent), wandb_run_id=run.id, wandb_project=run.project,
+                        wandb_group=run.group, wandb_mode=str(run.settings.mode))  # fmt: skip
+            if run.url:  # online runs only
+                info["wandb_url"] = run.url
             wandb.finish()
         elif hasattr(logger, "log_dir"):
             info["csv_dir"] = str(logger.log_dir)
     return info
+
+
+def _abort_trackers(loggers: list, status: str) -> None:
+    """A run that stopped early ends its W&B run now, with its status in the summary: exit code 0 when a
+    sweep's pruner stopped it, 1 when it failed. Left open, the next job of a multirun (or the next trial
+    of a sweep) would log into it: Lightning's WandbLogger reuses an active run."""
+    if any(type(logger).__name__ == "WandbLogger" for logger in loggers):
+        import wandb
+
+        if wandb.run is not None:
+            wandb.run.summary["status"] = status
+            wandb.finish(exit_code=0 if status == "pruned" else 1)

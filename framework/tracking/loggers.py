@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,38 @@ def build_loggers(
         return [CSVLogger(save_dir=str(run_dir), name="csv")]
     from lightning.pytorch.loggers import WandbLogger
 
-    if cfg.mode == "offline":
-        os.environ.setdefault("WANDB_MODE", "offline")
     run_id = wandb_run_id(run_dir) if rank_zero else None
-    return [
-        WandbLogger(
-            project=cfg.project,
-            entity=cfg.entity,
-            save_dir=str(run_dir),
-            offline=cfg.mode == "offline",
-            name=name,
-            group=group,
-            job_type=job_type,
-            tags=tags,
-            config=config,
-            id=run_id,
-            resume="allow",
-        )
-    ]
+    # The mode goes to wandb.init itself: it beats a WANDB_MODE left in the environment (Lightning's
+    # offline=True sets WANDB_MODE=dryrun for the whole process, which would pin later runs offline).
+    logger = WandbLogger(
+        project=cfg.project,
+        entity=cfg.entity,
+        save_dir=str(run_dir),
+        name=name,
+        group=group,
+        job_type=job_type,
+        tags=tags,
+        config=config,
+        id=run_id,
+        resume="allow",
+        mode=cfg.mode,
+    )
+    if rank_zero:  # start the W&B run now: a missing login stops the run before data and training
+        _start(logger, cfg.mode)
+    return [logger]
+
+
+def _start(logger: Any, mode: str) -> None:
+    import wandb
+
+    try:
+        logger.experiment  # noqa: B018 - the property starts the run
+    except (wandb.errors.UsageError, wandb.errors.AuthenticationError, wandb.errors.CommError) as exc:
+        if mode != "online":
+            raise
+        from framework.errors import ConfigError
+
+        raise ConfigError(
+            f"logger.mode=online, but W&B could not start the run: {exc} Log in once with `wandb login` "
+            f"(or set WANDB_API_KEY), or leave logger.mode=offline and upload later with `wandb sync`."
+        ) from exc

@@ -1,0 +1,270 @@
+"""The local run registry: every run.json under some folders, as one polars table of runs and choices.
+
+A *choice* is what a comparison varies. We find it from the runs themselves: flatten each run's
+resolved config, keep the Hydra group choices (model=dcn) and config keys (model.embedding_dim) whose
+values differ between runs of a case, and drop what only follows from another varied key (choosing
+model=lr also changes model.* and the case_model's optimizer settings: one axis, not three). Seeds are
+the replicate axis; paths, tracking and progress-bar settings never make a choice.
+
+    >>> records = load_records([Path("outputs/multirun/ad_click/ad_click_models/2026-11-29_10-00-00")])
+    >>> frame = runs_frame(records)   # one row per finished run: case, choice, seed, metrics, costs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from framework.errors import UserError
+
+# Never design choices: where files go, how a run is tracked or displayed, and the replicate axis.
+IGNORED_KEYS = ("seed", "resume", "tags", "paths", "logger", "hydra", "trainer.enable_progress_bar")
+IGNORED_GROUPS = ("hydra/", "paths", "logger", "experiment")
+# Group choices are tried as axes before config keys, in this order; the rest alphabetically.
+GROUP_ORDER = ("case", "model", "dataset", "dataset/features", "eval", "hardware", "index", "ranker", "case_model")
+ABSENT = "—"  # a key a run's config does not have (model.low_rank of a model without it)
+COSTS = {
+    "cost/fit_s": "training time (s)",
+    "cost/samples_per_s": "training throughput (samples/s)",
+    "cost/p99_ms": "serving p99 latency (ms)",
+    "cost/parameters": "parameters",
+}
+
+
+class CompareError(UserError):
+    title = "compare error"
+
+
+@dataclass
+class Axes:
+    """The varied keys of one case: `keys` in display order, with the short names used in labels."""
+
+    keys: list[str] = field(default_factory=list)  # "choice:model" for a group choice, else a dotted config key
+    short: dict[str, str] = field(default_factory=dict)
+
+
+def find_run_files(paths: Sequence[str | Path]) -> list[Path]:
+    """run.json files at or below each path (a run directory, a sweep directory, or any folder)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise CompareError(f"{path} does not exist.")
+        if path.is_file():
+            if path.name != "run.json":
+                raise CompareError(f"{path} is not a run.json file; pass a run or sweep directory.")
+            found.append(path)
+        else:
+            found.extend(sorted(path.rglob("run.json")))
+    if not found:
+        shown = ", ".join(str(p) for p in paths)
+        raise CompareError(
+            f"no run.json found under {shown}. Pass the directory of a run or of a multirun, e.g. "
+            f"python scripts/compare.py outputs/multirun/ad_click/ad_click_models/<timestamp>"
+        )
+    return sorted(set(found), key=_natural)
+
+
+def load_records(paths: Sequence[str | Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Finished runs' records, and notes about what was skipped (unfinished, unreadable, duplicate)."""
+    records, notes = [], []
+    for file in find_run_files(paths):
+        try:
+            record = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            notes.append(f"skipped {file}: not readable JSON ({exc})")
+            continue
+        if not isinstance(record, dict) or "config" not in record:
+            notes.append(f"skipped {file}: not a run record")
+            continue
+        if record.get("status") != "finished":
+            notes.append(f"skipped {file.parent}: status {record.get('status')!r}")
+            continue
+        record.setdefault("run_dir", str(file.parent))
+        records.append(record)
+    if not records:
+        raise CompareError("no finished run among the run.json files found: " + "; ".join(notes))
+    return records, notes
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Dotted keys -> canonical JSON of the leaf (lists are leaves): comparable and hashable."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = json.dumps(value, sort_keys=True)
+    return flat
+
+
+def _ignored(key: str) -> bool:
+    return any(key == k or key.startswith(f"{k}.") for k in IGNORED_KEYS)
+
+
+def _run_values(record: dict[str, Any]) -> dict[str, str]:
+    """Everything a run could vary: its group choices ("choice:<group>") and flattened config keys."""
+    values = {f"choice:{g}": str(v) for g, v in (record.get("choices") or {}).items()
+              if v is not None and not any(g == i or g.startswith(i) for i in IGNORED_GROUPS)}  # fmt: skip
+    values.update({k: v for k, v in flatten(record["config"]).items() if not _ignored(k)})
+    return values
+
+
+def _determined(values: list[dict[str, str]], by: list[str], key: str) -> bool:
+    """Is `key` a function of the keys `by` over these runs?"""
+    seen: dict[tuple[str, ...], str] = {}
+    for v in values:
+        group = tuple(v.get(k, ABSENT) for k in by)
+        if seen.setdefault(group, v.get(key, ABSENT)) != v.get(key, ABSENT):
+            return False
+    return True
+
+
+def varied_axes(records: Sequence[dict[str, Any]]) -> Axes:
+    """The smallest set of varied keys, group choices first, that tells every distinct choice apart."""
+    values = [_run_values(r) for r in records]
+    keys = sorted({k for v in values for k in v})
+    varied = [k for k in keys if len({v.get(k, ABSENT) for v in values}) > 1]
+    groups = [k for k in varied if k.startswith("choice:")]
+    rank = {f"choice:{g}": i for i, g in enumerate(GROUP_ORDER)}
+    groups.sort(key=lambda k: (rank.get(k, len(rank)), k))
+    chosen: list[str] = []
+    for key in [*groups, *(k for k in varied if not k.startswith("choice:"))]:
+        if not _determined(values, chosen, key):
+            chosen.append(key)
+    return Axes(chosen, _short_names(chosen))
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """model.embedding_dim -> embedding_dim, unless two axes end alike; choice:model -> model."""
+    names = {k: k.removeprefix("choice:") for k in keys}
+    short = {}
+    for key, name in names.items():
+        parts = name.split(".")
+        for n in range(1, len(parts) + 1):
+            candidate = ".".join(parts[-n:])
+            if sum(1 for other in names.values() if other == candidate or other.endswith("." + candidate)) == 1:
+                break
+        short[key] = candidate
+    return short
+
+
+def _display(key: str, value: str) -> str:
+    """A value as a label shows it: group choices as they are, config values from their JSON."""
+    if value == ABSENT or key.startswith("choice:"):
+        return value
+    decoded = json.loads(value)
+    if decoded is None:
+        return "null"
+    if isinstance(decoded, str):
+        return decoded
+    return json.dumps(decoded, separators=(",", ":")) if isinstance(decoded, list | dict) else str(decoded)
+
+
+def choice_label(record: dict[str, Any], axes: Axes) -> str:
+    """ "model=dcn", "embedding_dim=32", "model=dcn, embedding_dim=32"; "all runs" when nothing varies."""
+    if not axes.keys:
+        return "all runs"
+    values = _run_values(record)
+    return ", ".join(f"{axes.short[k]}={_display(k, values.get(k, ABSENT))}" for k in axes.keys)
+
+
+def _natural(path: Path | str) -> list[Any]:
+    """Sort key that puts job 2 before job 10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
+
+
+def _fit_seconds(record: dict[str, Any]) -> float | None:
+    fits = [v for k, v in (record.get("timings") or {}).items() if k.startswith("fit") and v is not None]
+    return float(sum(fits)) if fits else None
+
+
+def _p99(record: dict[str, Any]) -> float | None:
+    value = (record.get("metrics") or {}).get("serving/p99_ms", (record.get("serving") or {}).get("p99_ms"))
+    return None if value is None else float(value)
+
+
+def eval_metric_names(record: dict[str, Any]) -> list[str]:
+    """test/<name> for each metric of the run's eval suite, its monitored metric first."""
+    eval_cfg = record["config"].get("eval") or {}
+    names = [str(n) for n in (eval_cfg.get("metrics") or {})]
+    monitor = str(record.get("objective", {}).get("metric", "")).split("/", 1)[-1] or eval_cfg.get("monitor")
+    names.sort(key=lambda n: n != monitor)
+    return [f"test/{n}" for n in names]
+
+
+def runs_frame(records: Sequence[dict[str, Any]]) -> tuple[pl.DataFrame, dict[str, Axes]]:
+    """One row per run: case, choice, seed, order (run order), run_dir, test metrics and costs.
+
+    A choice that ran the same seed twice keeps its latest run. Returns the varied axes per case too.
+    """
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_case.setdefault(str(r.get("case") or r["config"].get("case", {}).get("name")), []).append(r)
+    rows, axes_of = [], {}
+    for case, runs in by_case.items():
+        axes = axes_of[case] = varied_axes(runs)
+        runs = sorted(runs, key=lambda r: (str(r.get("started_at", "")), _natural(r.get("run_dir", ""))))
+        for order, r in enumerate(runs):
+            row: dict[str, Any] = {
+                "case": case, "choice": choice_label(r, axes), "seed": int(r.get("seed", r["config"].get("seed", 0))),
+                "order": order, "run_dir": str(r.get("run_dir", "")), "finished_at": str(r.get("finished_at", "")),
+                "cost/fit_s": _fit_seconds(r), "cost/samples_per_s": r.get("train_samples_per_s"),
+                "cost/p99_ms": _p99(r), "cost/parameters": r.get("parameters"),
+            }  # fmt: skip
+            for name in eval_metric_names(r):
+                value = (r.get("metrics") or {}).get(name)
+                row[name] = None if value is None else float(value)
+            rows.append(row)
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    for column in [*COSTS, *(c for c in frame.columns if c.startswith("test/"))]:
+        if column in frame.columns:
+            frame = frame.with_columns(pl.col(column).cast(pl.Float64))
+    frame = frame.sort("finished_at").unique(["case", "choice", "seed"], keep="last", maintain_order=True)
+    return frame.sort(["case", "order"]), axes_of
+
+
+def duplicates_note(records: Sequence[dict[str, Any]], frame: pl.DataFrame) -> list[str]:
+    dropped = len(records) - frame.height
+    return [f"{dropped} run(s) repeated a choice and seed already seen; the latest of each was kept"] if dropped else []
+
+
+@cache
+def higher_is_better(target: str) -> bool | None:
+    """A metric class's `higher_is_better` (torchmetrics' convention): read from source for our own
+    classes, imported otherwise; None when neither direction is better (calibration: 1 is best)."""
+    from framework.signatures import read_signature
+
+    sig = read_signature(target)
+    if sig is not None and "higher_is_better" in sig.attributes:
+        value = sig.attributes["higher_is_better"]
+        return None if value is None else bool(value)
+    module, _, name = target.rpartition(".")
+    try:
+        import importlib
+
+        value = getattr(importlib.import_module(module), name).higher_is_better
+    except (ImportError, AttributeError):
+        return None
+    return None if value is None else bool(value)
+
+
+def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | None]:
+    """test/<name> -> higher is better? From the eval suites' targets; the run's objective mode wins."""
+    directions: dict[str, bool | None] = {}
+    for r in records:
+        for name, node in ((r["config"].get("eval") or {}).get("metrics") or {}).items():
+            if f"test/{name}" not in directions and isinstance(node, dict) and "_target_" in node:
+                directions[f"test/{name}"] = higher_is_better(str(node["_target_"]))
+        objective = r.get("objective") or {}
+        if objective.get("metric") and objective.get("mode") in ("min", "max"):
+            directions["test/" + str(objective["metric"]).split("/", 1)[-1]] = objective["mode"] == "max"
+    return directions
