@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--recbole-python", help="python of an environment with recbole installed")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default="bench_retrieval.json")
+    parser.add_argument("--out", default="outputs/bench_retrieval.json")
     parser.add_argument("extra", nargs="*", help="run.py overrides for the mlsd runs, e.g. trainer.max_epochs=30")
     args = parser.parse_args()
 
@@ -127,6 +127,7 @@ def main() -> None:
         test = r["test"]
         print(f"| {r['framework']} | {r['model']} | " + " | ".join(f"{test[k]:.4f}" if k in test else "" for k in keys)
               + f" | {r['fit_seconds']} | {r['epochs']} |")  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"seed": args.seed, "split": sizes, "results": results}, indent=1))
 
 

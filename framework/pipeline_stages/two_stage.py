@@ -28,6 +28,7 @@ def evaluate_lists(metrics: dict[str, Metric], lists: RankedLists) -> dict[str, 
     for name, metric in metrics.items():
         m = metric.clone()
         m.reset()
+        m._to_sync = False  # the lists are whole on this process: no all-gather (other DDP ranks are not here)
         m.update(lists)
         out[name] = float(m.compute())
     return out

@@ -87,8 +87,8 @@ def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | No
         data = InteractionDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
         spec = data.prepare()
     retrieval_task, stage1 = _train_retrieval(ctx, data)
-    if not stage1.is_global_zero:
-        return None
+    if not stage1.is_global_zero and cfg.get("ranker") is None:
+        return None  # under DDP the other ranks stay until stage 2 has trained: its Trainer needs them all
     out: dict[str, float] = _stage_metrics(stage1, PREFIX)
 
     with ctx.timer("index"):
@@ -113,6 +113,8 @@ def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | No
             )
     else:
         ranker_task, rerank_data, stage2 = _train_ranker(ctx, metrics, data, candidates, RankerFeatures(data))
+        if not stage2.is_global_zero:
+            return None
         out.update(_stage_metrics(stage2, ""))
         stages["ranking"] = _stage_record(stage2)
         ranker_parts = (ranker_task.model, ranker_task.features)

@@ -118,8 +118,8 @@ def test_movielens_100k_two_stage_on_the_real_files(tmp_path: Path, capsys) -> N
     assert record["data"]["users"] == 943 and record["data"]["items"] == 1682
     assert record["data"]["rows"] == {"train": 80808, "valid": 9596, "test": 9596}  # 8:1:1 per user, RecBole's rounding
     # Five epochs of the two-tower model already land near RecBole's BPR after 85 (0.361 / 0.308, BENCHMARKS.md);
-    # recommending the most popular items reaches about 0.22 / 0.19.
+    # recommending the most popular unseen items reaches 0.170 / 0.146.
     assert m["retrieval/test/recall@20"] > 0.33 and m["retrieval/test/ndcg@20"] > 0.28
-    assert m["retrieval/test/recall@20"] > 1.3 * _popularity_recall(tmp_path, 20)
+    assert m["retrieval/test/recall@20"] > 1.8 * _popularity_recall(tmp_path, 20)
     assert m["candidates/test/recall@100"] > 0.6 and m["test/ndcg@10"] > 0.2
     assert np.isfinite(m["serving/p99_ms"]) and torch.get_num_threads() >= 1
