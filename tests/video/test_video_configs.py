@@ -45,7 +45,7 @@ def test_defaults_and_choices() -> None:
     cfg = compose_run("case=video_recommendation")
     validate(cfg)
     validate_targets(cfg)
-    assert cfg.model._target_.endswith(".TwoTower") and cfg.ranker._target_.endswith(".DNN")
+    assert cfg.model._target_.endswith(".TwoTower") and cfg.ranker._target_.endswith(".WideAndDeep")
     assert cfg.index._target_.endswith(".ExactIndex") and cfg.eval.monitor == "ndcg@10"
     assert cfg.retrieval.eval.monitor in cfg.retrieval.eval.metrics and cfg.retrieval.loss == "softmax"
     mf = compose_run("case=video_recommendation", "model=mf")
