@@ -52,7 +52,7 @@ def format_cell(column: str, cell: Cell | None) -> str:
 def format_diff(diff: PairedComparison | None, verdict: str, sep: str = " ") -> str:
     """ "-0.0123 worse [-0.0150, -0.0101] p=0.004"; "n/a" under two paired seeds. `sep` joins the parts."""
     if diff is None:
-        return "n/a (< 2 paired seeds)"
+        return "n/a"
     return sep.join((f"{diff.mean_diff:+.4f} {verdict}", f"[{diff.ci_low:+.4f}, {diff.ci_high:+.4f}]",
                      _p(diff.p_value)))  # fmt: skip
 
@@ -108,7 +108,7 @@ def diff_table(comparison: CaseComparison, sep: str = " ") -> Table:
     for r in comparison.rows:
         if r.label == comparison.baseline:
             continue
-        n = max((d.n for d in r.diffs.values() if d is not None), default=0)
+        n = len(set(r.seeds) & set(comparison.row(comparison.baseline).seeds))
         cells = [format_diff(r.diffs.get(m), plots.verdict(r, m, comparison), sep) for m in comparison.metrics]
         rows.append([_choice(comparison, r.label), str(n), *cells])
     return headers, rows
@@ -120,7 +120,8 @@ def significance_note(comparison: CaseComparison) -> str:
         f"Δ = choice − baseline, averaged over the seeds both ran (pairs share the seed); [{level} paired "
         f"bootstrap interval of the mean difference]; p = two-sided paired t-test. A difference is marked "
         f"better/worse only when the bootstrap interval excludes 0 *and* p < {1 - comparison.level:.2f}; "
-        f"otherwise n.s. ↑/↓: higher/lower is better. Pareto front: no other choice is at least as good on "
+        f"otherwise n.s.; n/a: fewer than two seeds in common with the baseline. ↑/↓: higher/lower is better. "
+        f"Pareto front: no other choice is at least as good on "
         f"{comparison.headline} and at most as costly in training time (time) or serving p99 latency (latency)."
     )
 
@@ -277,4 +278,15 @@ def write_report(
         written[name] = out_dir / name
     write_json_atomic(out_dir / "summary.json", summary_json(comparisons))
     written["summary.json"] = out_dir / "summary.json"
+    mode = 0o666 & ~_umask()  # atomic files start private (mkstemp); a report is for sharing
+    for path in written.values():
+        path.chmod(mode)
     return written
+
+
+def _umask() -> int:
+    import os
+
+    current = os.umask(0)
+    os.umask(current)
+    return current

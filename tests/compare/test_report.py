@@ -75,6 +75,7 @@ def test_compare_writes_markdown_html_plots_csv_and_json(tmp_path: Path, capsys)
     csv = (out / "runs.csv").read_text().splitlines()
     assert len(csv) == 7 and csv[0].startswith("case,choice,seed")
     assert not list(out.glob(".*"))  # no temporary files left
+    assert (out / "report.html").stat().st_mode & 0o044  # readable by others (umask permitting)
 
 
 def test_compare_options(tmp_path: Path) -> None:
@@ -84,6 +85,7 @@ def test_compare_options(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())[0]
     assert summary["baseline"] == "model=dcn" and summary["metrics"][0] == "test/auroc"
     assert compare_main(str(sweep / "0"), str(sweep / "3"), "--out", str(out)) == 0  # two single runs
+    assert "| dcn | 1 | n/a | n/a | n/a |" in (out / "report.md").read_text()  # one seed each: no test
     assert compare_main(str(sweep), "--baseline", "model=fm") == 2
 
 
