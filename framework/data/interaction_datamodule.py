@@ -110,8 +110,8 @@ class InteractionDataModule(L.LightningDataModule):
         if not isinstance(table, InteractionTable):
             raise DataError(f"dataset '{self.cfg.name}' does not give user-item interactions ({type(table).__name__}).")
         read_seconds = time.perf_counter() - t0
-        encoded: EncodedInteractions = encode_interactions(table, self.cfg.positive_threshold)
-        strategy = self.cfg.split_strategy or "random"
+        encoded: EncodedInteractions = encode_interactions(table, self.cfg.get("positive_threshold"))
+        strategy = self.cfg.get("split_strategy") or "random"
         part = split_interactions(encoded.user, encoded.timestamp, strategy, list(self.cfg.split), self.seed)
         sizes = {name: int((part == code).sum()) for name, code in zip(SPLITS, (TRAIN, VALID, TEST), strict=True)}
         empty = [name for name, n in sizes.items() if n == 0]
