@@ -97,8 +97,11 @@ class LazyAdam(torch.optim.Optimizer):
     ) -> None:  # fmt: skip
         if grad.sparse_dim() != 1:  # element-sparse (not row-sparse like nn.Embedding's): make it row-sparse
             grad = grad.to_dense().to_sparse(1)
-        grad = grad.coalesce()  # sums the gradients of ids repeated within the batch
-        rows, values = grad.indices()[0], grad.values()
+        if grad.is_coalesced():
+            rows, values = grad.indices()[0], grad.values()
+        else:  # sum the gradients of ids repeated within the batch; 3x faster than grad.coalesce() on CPU
+            rows, slot = torch.unique(grad._indices()[0], return_inverse=True)
+            values = grad._values().new_zeros((rows.numel(), *grad.shape[1:])).index_add_(0, slot, grad._values())
         if wd:
             if decoupled:
                 p.index_copy_(0, rows, p.index_select(0, rows) * (1.0 - lr * wd))

@@ -15,6 +15,7 @@ from framework.models.layers import (
     FieldEmbedding,
     FirstOrder,
     FusedEmbedding,
+    _CrossLayers,
     fm_interaction,
     set_sparse,
 )
@@ -58,6 +59,38 @@ def test_cross_network_follows_the_dcn_formula() -> None:
     for layer in range(2):
         x = x0 * (x @ net.w[layer]).unsqueeze(-1) + net.b[layer] + x
     assert torch.allclose(net(x0), x, atol=1e-5)
+
+
+def _cross_by_autograd(x0: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    x = x0
+    for layer in range(w.shape[0]):
+        x = x0 * (x @ w[layer]).unsqueeze(-1) + b[layer] + x
+    return x
+
+
+def test_cross_network_gradients_match_autograd() -> None:
+    net = CrossNetwork(dim=7, n_layers=3).double()
+    with torch.no_grad():
+        net.b.normal_()
+    x0 = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_CrossLayers.apply, (x0, net.w, net.b))
+    upstream = torch.randn(5, 7, dtype=torch.float64)
+    ours = torch.autograd.grad(net(x0), (x0, net.w, net.b), upstream)
+    reference = torch.autograd.grad(_cross_by_autograd(x0, net.w, net.b), (x0, net.w, net.b), upstream)
+    for a, r in zip(ours, reference, strict=True):
+        assert torch.allclose(a, r, atol=1e-10)
+
+
+def test_cross_network_trains_under_bf16_autocast() -> None:  # what hardware=gpu runs, on the CPU
+    net = CrossNetwork(dim=6, n_layers=2)
+    x0 = torch.randn(8, 6, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(x0)
+    out.float().sum().backward()
+    reference = torch.autograd.grad(_cross_by_autograd(x0, net.w, net.b).sum(), (x0, net.w, net.b))
+    for a, r in zip((x0.grad, net.w.grad, net.b.grad), reference, strict=True):
+        assert a.dtype == torch.float32
+        assert torch.allclose(a, r, rtol=0.05, atol=0.05)
 
 
 @pytest.mark.parametrize("low_rank", [None, 3])
