@@ -22,6 +22,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             torch.save(checkpoint, f)
 
 
+class EpochSeed(L.Callback):
+    """Reseeds torch's RNG with (seed, epoch) at every epoch's first training batch, so that the dropout
+    masks and sampled negatives of epoch k do not depend on whether the run was resumed before it.
+    (Not in on_train_epoch_start, which Lightning skips for the epoch a resumed run restarts in.)"""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._seeded_epoch = -1
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._seeded_epoch != trainer.current_epoch:
+            torch.manual_seed(self.seed * 100_003 + trainer.current_epoch)
+            self._seeded_epoch = trainer.current_epoch
+
+
 class ThroughputMonitor(L.Callback):
     """Training samples per second, over training time only (validation inside an epoch is excluded)."""
 

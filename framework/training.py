@@ -13,7 +13,7 @@ from typing import Any
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
-from framework.callbacks import AtomicCheckpointIO, MetricHistory, ThroughputMonitor
+from framework.callbacks import AtomicCheckpointIO, EpochSeed, MetricHistory, ThroughputMonitor
 from framework.timing import PhaseTimer
 
 
@@ -95,7 +95,7 @@ def fit_and_test(
     throughput, history = ThroughputMonitor(), (MetricHistory() if prefix == "val/" else _StageHistory(prefix))
     # Extra callbacks (a sweep's pruner) follow the run's objective: only the stage that logs it gets them.
     extra = ctx.callbacks if monitor == f"val/{cfg.eval.monitor}" else []
-    callbacks: list[L.Callback] = [best_ckpt, *last, throughput, history, *extra]
+    callbacks: list[L.Callback] = [EpochSeed(int(cfg.seed)), best_ckpt, *last, throughput, history, *extra]
     if cfg.early_stopping is not None:
         es = cfg.early_stopping
         callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))

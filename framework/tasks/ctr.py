@@ -23,8 +23,8 @@ class CTRTask(L.LightningModule):
     """Wraps a ranking model `model(categorical, numeric) -> logits`.
 
     Logs train/loss per step, val/<metric> per epoch and test/<metric> at the end; metric names come
-    from the eval suite. Reseeds torch's RNG at every epoch's first batch with (seed, epoch), so the
-    dropout masks of epoch k do not depend on whether the run was resumed before it.
+    from the eval suite. Training runs through `framework.training.fit_and_test`, whose `EpochSeed`
+    callback makes the dropout masks of epoch k independent of a resume before it.
     """
 
     def __init__(
@@ -36,7 +36,6 @@ class CTRTask(L.LightningModule):
         scheduler_interval: str = "epoch",
         monitor: str = "val/loss",
         sparse_embeddings: bool = True,
-        seed: int = 0,
     ) -> None:
         super().__init__()
         self.model = model
@@ -47,18 +46,9 @@ class CTRTask(L.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
         self.monitor = monitor
-        self.seed = seed
-        self._seeded_epoch = -1
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(batch["categorical"], batch["numeric"])
-
-    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        # Reseed at an epoch's first batch (not in on_train_epoch_start, which Lightning skips for the
-        # epoch a resumed run restarts in), so dropout masks are the same with or without a resume.
-        if self._seeded_epoch != self.current_epoch:
-            torch.manual_seed(self.seed * 100_003 + self.current_epoch)
-            self._seeded_epoch = self.current_epoch
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = F.binary_cross_entropy_with_logits(self(batch), batch["label"])
@@ -124,7 +114,7 @@ def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | No
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
     task = CTRTask(
         model, metrics, **optimizer_factories(cfg.optim), monitor=f"val/{cfg.eval.monitor}",
-        sparse_embeddings=sparse_embeddings(cfg), seed=cfg.seed,
+        sparse_embeddings=sparse_embeddings(cfg),
     )  # fmt: skip
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:

@@ -44,7 +44,6 @@ class RankerTask(L.LightningModule):
         item_tags: torch.Tensor,
         optimizer: Callable[..., torch.optim.Optimizer],
         sparse_embeddings: bool = True,
-        seed: int = 0,
     ) -> None:
         super().__init__()
         self.model = model
@@ -56,13 +55,6 @@ class RankerTask(L.LightningModule):
         self.val_metrics = MetricCollection(dict(metrics), prefix="val/", compute_groups=False)
         self.test_metrics = self.val_metrics.clone(prefix="test/")
         self.optimizer_factory = optimizer
-        self.seed = seed
-        self._seeded_epoch = -1
-
-    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        if self._seeded_epoch != self.current_epoch:  # as CTRTask: dropout masks independent of resumes
-            torch.manual_seed(self.seed * 100_003 + self.current_epoch)
-            self._seeded_epoch = self.current_epoch
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         categorical, numeric = self.features.rows(

@@ -55,7 +55,7 @@ def _train_retrieval(ctx: RunContext, data: InteractionDataModule) -> tuple[Retr
     )  # fmt: skip
     task = RetrievalTask(
         model, build_metrics(r.eval), data, objective, **optimizer_factories(cfg.optim),
-        monitor=f"{PREFIX}val/{r.eval.monitor}", sparse_embeddings=sparse_embeddings(cfg), seed=cfg.seed,
+        monitor=f"{PREFIX}val/{r.eval.monitor}", sparse_embeddings=sparse_embeddings(cfg),
     )  # fmt: skip
     result = fit_and_test(ctx, task, data, stage="retrieval", monitor=f"{PREFIX}val/{r.eval.monitor}", mode=r.eval.mode)
     return task, result
@@ -73,7 +73,7 @@ def _train_ranker(
     features.fit(train["user"], train["item"], train["score"], train["top_score"], train["rank"])
     ranker = instantiate(cfg.ranker, _partial_=True, _convert_="all")(feature_spec=features.spec)
     optimizer = instantiate(cfg.optim.optimizer, _partial_=True, _convert_="all", lr=cfg.ranking.lr)
-    task = RankerTask(ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg), cfg.seed)
+    task = RankerTask(ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg))
     result = fit_and_test(ctx, task, rerank_data, stage="ranking", max_epochs=cfg.ranking.max_epochs)
     return task, rerank_data, result
 

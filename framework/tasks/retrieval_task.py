@@ -37,7 +37,6 @@ class RetrievalTask(L.LightningModule):
         scheduler_interval: str = "epoch",
         monitor: str = "",
         sparse_embeddings: bool = True,
-        seed: int = 0,
     ) -> None:
         super().__init__()
         self.model = model
@@ -64,8 +63,6 @@ class RetrievalTask(L.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
         self.monitor = monitor
-        self.seed = seed
-        self._seeded_epoch = -1
         self._item_matrix: torch.Tensor | None = None
 
     # -- encoders over the feature tables -------------------------------------------------------------
@@ -82,12 +79,6 @@ class RetrievalTask(L.LightningModule):
         return torch.cat(chunks)
 
     # -- training -------------------------------------------------------------------------------------
-    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        # Reseed at an epoch's first batch: negatives and dropout do not depend on a resume before it.
-        if self._seeded_epoch != self.current_epoch:
-            torch.manual_seed(self.seed * 100_003 + self.current_epoch)
-            self._seeded_epoch = self.current_epoch
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         users, items = batch["user"], batch["item"]
         o = self.objective
