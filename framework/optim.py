@@ -114,3 +114,14 @@ class LazyAdam(torch.optim.Optimizer):
         step = float(state["step"])
         bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
         p.index_add_(0, rows, m.div_((v / bias2).sqrt_().add_(eps)).mul_(-lr / bias1))
+
+
+def with_scheduler(
+    optimizer: torch.optim.Optimizer, scheduler: Callable[..., object] | None, interval: str, monitor: str
+) -> torch.optim.Optimizer | dict:
+    """What a LightningModule's configure_optimizers returns: the optimizer, with its scheduler if any
+    (`scheduler(optimizer=...)`, stepped every `interval`; plateau schedulers watch `monitor`)."""
+    if scheduler is None:
+        return optimizer
+    config = {"scheduler": scheduler(optimizer=optimizer), "interval": interval, "monitor": monitor}
+    return {"optimizer": optimizer, "lr_scheduler": config}

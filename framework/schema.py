@@ -232,8 +232,9 @@ class RunConfig:
     ranking: RankingStageConfig | None = None
 
 
-# Constructor parameters filled by the pipeline, never by config.
-INJECTED = {"feature_spec", "params"}
+# Constructor parameters filled by the pipeline, never by config: a model's feature spec, an optimizer's
+# parameters, a learning-rate scheduler's optimizer.
+INJECTED = {"feature_spec", "params", "optimizer"}
 
 _UNRESOLVED = object()
 _SEQUENCES = (list, tuple, collections.abc.Sequence)

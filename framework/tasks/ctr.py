@@ -15,6 +15,7 @@ from torchmetrics import Metric, MetricCollection
 
 from framework.data.datamodule import TabularDataModule
 from framework.models.layers import set_sparse
+from framework.optim import with_scheduler
 from framework.pipeline_stages.serving import serving_latency
 from framework.training import RunContext, fit_and_test, parameter_count
 
@@ -74,11 +75,7 @@ class CTRTask(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        config = {"scheduler": scheduler, "interval": self.scheduler_interval, "monitor": self.monitor}
-        return {"optimizer": optimizer, "lr_scheduler": config}
+        return with_scheduler(optimizer, self.scheduler_factory, self.scheduler_interval, self.monitor)
 
 
 def sparse_embeddings(cfg: DictConfig) -> bool:

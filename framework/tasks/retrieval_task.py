@@ -19,6 +19,7 @@ from torchmetrics import Metric, MetricCollection
 from framework.data.interaction_datamodule import InteractionDataModule
 from framework.metrics.topk import max_k, rank_top_k
 from framework.models.layers import set_sparse
+from framework.optim import with_scheduler
 from framework.tasks.retrieval_objective import NegativeSampler, Objective, bpr, in_batch_softmax, sampled_softmax
 
 PREFIX = "retrieval/"
@@ -125,8 +126,4 @@ class RetrievalTask(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        config = {"scheduler": scheduler, "interval": self.scheduler_interval, "monitor": self.monitor}
-        return {"optimizer": optimizer, "lr_scheduler": config}
+        return with_scheduler(optimizer, self.scheduler_factory, self.scheduler_interval, self.monitor)

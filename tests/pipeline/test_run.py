@@ -67,3 +67,15 @@ def test_wandb_offline_run_is_created_and_linked(tmp_path: Path) -> None:
     assert run_dir.parent == tmp_path / "wandb" and run_dir.name.startswith("offline-run-")
     assert list(run_dir.glob("run-*.wandb"))
     assert (tmp_path / "wandb_id.txt").read_text().strip() == tracking["wandb_run_id"]
+
+
+def test_a_learning_rate_scheduler_from_the_command_line_steps_every_epoch(tmp_path: Path) -> None:
+    import torch
+
+    step_lr = "optim.scheduler={_target_: torch.optim.lr_scheduler.StepLR, step_size: 1, gamma: 0.5}"
+    assert run_cli(*FAST, "trainer.max_epochs=2", "optim.optimizer.lr=0.002", step_lr, f"hydra.run.dir={tmp_path}") == 0
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == 0.002 * 0.5**2
+    plateau = "optim.scheduler={_target_: torch.optim.lr_scheduler.ReduceLROnPlateau, patience: 0}"
+    assert run_cli(*FAST, "trainer.max_epochs=2", plateau, f"hydra.run.dir={tmp_path / 'plateau'}") == 0
+    assert read_run(tmp_path / "plateau")["status"] == "finished"
