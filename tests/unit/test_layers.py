@@ -50,22 +50,20 @@ def test_fm_interaction_equals_the_sum_over_pairs() -> None:
     assert torch.allclose(fm_interaction(e), pairs, atol=1e-5)
 
 
+def _cross_by_autograd(x0: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """DCN's formula, written out: x_{l+1} = x_0 * (x_l . w_l) + b_l + x_l."""
+    x = x0
+    for layer in range(w.shape[0]):
+        x = x0 * (x @ w[layer]).unsqueeze(-1) + b[layer] + x
+    return x
+
+
 def test_cross_network_follows_the_dcn_formula() -> None:
     net = CrossNetwork(dim=6, n_layers=2)
     with torch.no_grad():
         net.b.normal_()
     x0 = torch.randn(4, 6)
-    x = x0
-    for layer in range(2):
-        x = x0 * (x @ net.w[layer]).unsqueeze(-1) + net.b[layer] + x
-    assert torch.allclose(net(x0), x, atol=1e-5)
-
-
-def _cross_by_autograd(x0: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    x = x0
-    for layer in range(w.shape[0]):
-        x = x0 * (x @ w[layer]).unsqueeze(-1) + b[layer] + x
-    return x
+    assert torch.allclose(net(x0), _cross_by_autograd(x0, net.w, net.b), atol=1e-5)
 
 
 def test_cross_network_gradients_match_autograd() -> None:
