@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError, UserError, choices_text, did_you_mean
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 def _print_error(title: str, message: str) -> None:
@@ -32,7 +30,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from framework.schema import validate
+    from framework.validation import validate
 
     try:
         if cfg.get("sweep") is not None and HydraConfig.get().mode == RunMode.RUN:

@@ -2,7 +2,7 @@
 
 1. resolve the run directory, check resume, seed; print the design card; run.json (status running)
 2. import-time checks of every `_target_`; build the eval suite's metrics and the trackers
-3. the case's recipe, `framework.tasks.<case.task>.run_case`: data -> model -> task -> fit/test -> serving
+3. the recipe of the case's task kind (`framework.tasks.KINDS`): data -> model -> fit/test -> serving
 4. run.json (config, metrics, timings, versions, git revision) atomically; a summary table
 5. return the eval suite's monitored metric (what sweeps optimise)
 """
@@ -53,19 +53,6 @@ def check_resume(cfg: DictConfig, run_dir: Path) -> bool:
     return bool(cfg.resume)
 
 
-def build_metrics(eval_cfg: DictConfig) -> dict[str, Any]:
-    from hydra.utils import instantiate
-
-    metrics = {str(name): instantiate(node) for name, node in eval_cfg.metrics.items()}
-    better_high = getattr(metrics[eval_cfg.monitor], "higher_is_better", None)
-    if better_high is not None and better_high != (eval_cfg.mode == "max"):
-        raise ConfigError(
-            f"eval.mode is '{eval_cfg.mode}', but the monitored metric '{eval_cfg.monitor}' is better when "
-            f"{'higher' if better_high else 'lower'}: set eval.mode={'max' if better_high else 'min'}."
-        )
-    return metrics
-
-
 def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, Any] | None = None) -> float:
     """Run one experiment; `callbacks` are extra Lightning callbacks (a sweep's pruning callback),
     `record_extra` more fields for run.json (a sweep's study, trial number and parameters)."""
@@ -83,17 +70,19 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
         import lightning.pytorch as L
 
-        from framework.schema import check_data_fits_case, validate_targets
+        from framework.metrics.suite import build_metrics
+        from framework.tasks import KINDS
         from framework.tracking import records
         from framework.tracking.loggers import build_loggers
         from framework.tracking.summary import print_design_card, print_summary
-        from framework.training import RunContext
+        from framework.training.loop import RunContext
+        from framework.validation import check_data_fits_case, validate_targets
 
         validate_targets(cfg)
         check_data_fits_case(cfg)
         resume = check_resume(cfg, run_dir)
         metrics = build_metrics(cfg.eval)
-        recipe = importlib.import_module(f"framework.tasks.{cfg.case.task}")
+        recipe = importlib.import_module(KINDS[str(cfg.case.task)].recipe)
         L.seed_everything(cfg.seed, workers=True, verbose=False)
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -122,8 +111,8 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         if outcome is None:  # a non-zero DDP rank: rank zero records the run
             _leave_process_group()
             return float("nan")
-        objective = outcome.pop("objective_value")
-        record.update(outcome)
+        objective = outcome.objective
+        record.update(outcome.record_fields())
         record.update(
             status="finished", finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
             objective={"metric": monitor, "mode": cfg.eval.mode, "value": objective}, machine=records.machine(),

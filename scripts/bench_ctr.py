@@ -37,9 +37,9 @@ def make_file(rows: int, path: Path) -> Path:
 
 
 def time_preprocessing(path: Path, rows: int, repeats: int) -> dict[str, float]:
-    from framework.data.features import TabularEncoder
+    from framework.data.tabular.features import TabularEncoder
     from framework.data.formats.criteo import read_criteo
-    from framework.data.tabular import split_sizes
+    from framework.data.tabular.table import split_sizes
 
     best: dict[str, float] = {}
     for _ in range(repeats):

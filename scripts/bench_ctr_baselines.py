@@ -35,9 +35,9 @@ def main() -> None:
     except ImportError as exc:
         sys.exit(f"this benchmark needs deepctr-torch in its environment ({exc}); see the docstring")
 
-    from framework.data.features import TabularEncoder
+    from framework.data.tabular.features import TabularEncoder
     from framework.data.formats.criteo import read_criteo
-    from framework.data.tabular import split_sizes
+    from framework.data.tabular.table import split_sizes
 
     table = read_criteo(str(args.file), max_rows=args.rows)
     n_train = split_sizes(table.frame.height, [0.8, 0.1, 0.1])[0]

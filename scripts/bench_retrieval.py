@@ -4,7 +4,7 @@
         [--recbole-python /path/to/venv-with-recbole/bin/python] [--models mf two_tower] [--seed 42]
 
 Protocol (RecBole's standard one): every rating is a positive (implicit feedback); each user's
-interactions are shuffled and cut 8:1:1 into train / valid / test (framework.data.splits.split_random,
+interactions are shuffled and cut 8:1:1 into train / valid / test (framework.data.interactions.splits.split_random,
 RecBole's rounding); every user is ranked against all 1,682 items, excluding the items of earlier
 splits (train for valid, train + valid for test); Recall@k, NDCG@k, ... averaged over users with a
 test item; the best epoch is chosen on validation NDCG@20 and tested once.
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from framework.data.formats.movielens import read_movielens_100k  # noqa: E402
-from framework.data.interactions import encode_interactions  # noqa: E402
-from framework.data.splits import split_interactions  # noqa: E402
+from framework.data.interactions.table import encode_interactions  # noqa: E402
+from framework.data.interactions.splits import split_interactions  # noqa: E402
 
 DATASET = "ml100k_mlsd"
 # The tuned mlsd settings per model (also what BENCHMARKS.md reports); any run.py override can be added.

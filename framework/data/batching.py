@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 Index = slice | torch.Tensor
 
@@ -79,3 +80,13 @@ class RowBatchSampler(Sampler[Index]):
             n_batches = len(self)
             for b in range(n_batches):  # equal batch counts on every rank; sizes differ by at most one row
                 yield slice(start + (stop - start) * b // n_batches, start + (stop - start) * (b + 1) // n_batches)
+
+
+def batch_loader(
+    table: TensorTable, batch_size: int, shuffle: bool, seed: int, trainer: Any = None, pin_memory: bool = False
+) -> DataLoader:
+    """A DataLoader that yields whole batches of `table` (slices or gathered rows), sharded for the
+    trainer's rank when there is one; what every data module's *_dataloader returns."""
+    rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+    sampler = RowBatchSampler(len(table), batch_size, shuffle, seed, rank, world)
+    return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)

@@ -16,7 +16,7 @@ def sweep(hydra_context: HydraContext, task_function: TaskFunction, config: Dict
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.plugins import Plugins
 
-    from framework.schema import validate
+    from framework.validation import validate
 
     HydraConfig.instance().set_config(config)  # the sweep node may use ${hydra:runtime.choices...}
     if config.get("sweep") is None:

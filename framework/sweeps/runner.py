@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from optuna.trial import TrialState
 from rich.console import Console
 
-from framework.cli import CONF_DIR
+from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError
 from framework.sweeps import context, report
 from framework.sweeps.best_config import groups_after_experiment, preset_text

@@ -1,1 +1,44 @@
-"""LightningModules by task kind: the loss, the optimisation and the metric logging around a model."""
+"""The table of task kinds: what a case's `case.task` names, and where that kind's parts live.
+
+Each kind is a package `framework/tasks/<kind>/` with
+- `recipe.py`: `run_case(ctx, metrics) -> RecipeResult` (data -> model -> training -> evaluation -> serving);
+- optionally `config.py`: the dataclass schemas of the config nodes the kind owns, and `check(cfg, problems)`
+  for rules across nodes (read by `framework.schema` before anything heavy is imported).
+
+The table holds plain strings so that importing it imports nothing heavy (`--help` and config errors
+stay fast). Adding a kind = its package + one line here + its `conf/case/*.yaml` + its eval suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    recipe: str  # module with run_case(ctx, metrics) -> RecipeResult
+    reads: str  # the class name a dataset source returns for this kind (framework.data.*)
+    reads_what: str  # the same, in words, for error messages
+    config: str | None = None  # module with NODES, DATASET_KEYS and check(cfg, problems); None: no own nodes
+    nodes: tuple[str, ...] = ()  # top-level config nodes only this kind reads (others get "applies to ... only")
+    dataset_keys: tuple[str, ...] = ()  # dataset keys only this kind reads
+
+
+KINDS: dict[str, TaskKind] = {
+    "ctr": TaskKind("framework.tasks.ctr.recipe", "RawTable", "rows of a click log"),
+    "two_stage": TaskKind(
+        "framework.tasks.two_stage.recipe", "InteractionTable", "user-item interactions",
+        config="framework.tasks.two_stage.config", nodes=("retrieval", "index", "ranker", "ranking"),
+        dataset_keys=("split_strategy", "positive_threshold"),
+    ),
+}  # fmt: skip
+
+
+def kind_of_node(node: str) -> str | None:
+    """The kind that owns a top-level config node (None: a node every run has, or an unknown one)."""
+    return next((name for name, kind in KINDS.items() if node in kind.nodes), None)
+
+
+def kind_node_names() -> list[str]:
+    """Every kind's own nodes, in table order (e.g. to order report columns)."""
+    return [node for kind in KINDS.values() for node in kind.nodes]

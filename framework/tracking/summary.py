@@ -25,7 +25,7 @@ def print_design_card(case: DictConfig, model: str, dataset: str) -> None:
     console.print(Panel("\n".join(lines), title=f"[bold]{case.name}[/] · model {model} · data {dataset}", expand=False))
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.5f}" if abs(value) < 100 else f"{value:,.1f}"
     return str(value)
@@ -41,7 +41,8 @@ def print_summary(record: dict[str, Any]) -> None:
     monitor = record["objective"]["metric"].split("/", 1)[1]
     for name in names:
         label = f"[bold]{name}[/] ({record['objective']['mode']})" if name == monitor else name
-        table.add_row(label, _fmt(metrics.get(f"val/{name}", "")), _fmt(metrics.get(f"test/{name}", "")))
+        val, test = metrics.get(f"val/{name}", ""), metrics.get(f"test/{name}", "")
+        table.add_row(label, format_value(val), format_value(test))
     console.print(table)
 
     facts = Table.grid(padding=(0, 2))

@@ -34,7 +34,8 @@ BAD_CONFIGS = [
         ["early_stopping.patence=2"],
         "Unknown key 'early_stopping.patence' in 'early_stopping'. Did you mean 'patience'?",
     ),
-    (["case.task=retrieval"], "Model DCN does not fit case 'ad_click': the case is a 'retrieval' task"),
+    (["case.task=two_stage"], "Model DCN does not fit case 'ad_click': the case is a 'two_stage' task"),
+    (["case.task=retrieval"], "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, two_stage"),
     (
         ["optim.optimizer._target_=torch.optim.Adamm"],
         "'optim.optimizer._target_' is 'torch.optim.Adamm', which cannot be imported",

@@ -11,9 +11,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from framework.cli import CONF_DIR
-from framework.data.features import Feature, FeatureSpec
-from framework.schema import INJECTED, TrainerConfig, validate, validate_targets
+from framework.config_dir import CONF_DIR
+from framework.data.tabular.features import Feature, FeatureSpec
+from framework.checks import INJECTED
+from framework.schema import TrainerConfig
+from framework.validation import validate, validate_targets
 from framework.signatures import read_signature
 
 CASES = sorted(p.stem for p in (CONF_DIR / "case").glob("*.yaml"))
@@ -111,7 +113,7 @@ def test_hardware_targets_compose_to_trainer_settings(hardware: str, expected: d
 
 
 def test_sparse_embeddings_are_dense_under_gpu_ddp_only() -> None:
-    from framework.tasks.ctr import sparse_embeddings
+    from framework.training.optimizers import sparse_embeddings
 
     assert sparse_embeddings(compose_run("hardware=cpu"))
     assert sparse_embeddings(compose_run("hardware=ddp_cpu"))  # gloo all-reduces sparse tensors

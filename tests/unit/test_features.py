@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from framework.data.features import FIRST_ID, MISSING, OOV, FeatureSpec, TabularEncoder
-from framework.data.tabular import RawTable
+from framework.data.tabular.features import FIRST_ID, MISSING, OOV, FeatureSpec, TabularEncoder
+from framework.data.tabular.table import RawTable
 from framework.errors import DataError
 
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from framework.data.features import Feature, FeatureSpec
+from framework.data.tabular.features import Feature, FeatureSpec
 from framework.models.layers import (
     MLP,
     CrossNetwork,
@@ -140,7 +140,7 @@ def test_every_ranking_model_maps_a_batch_to_one_logit_per_row(model: str) -> No
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from framework.cli import CONF_DIR
+    from framework.config_dir import CONF_DIR
 
     cfg = OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")
     net = instantiate(cfg, _partial_=True, _convert_="all")(feature_spec=SPEC)

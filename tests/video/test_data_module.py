@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from framework.data import download
-from framework.data.interaction_datamodule import InteractionDataModule
+from framework.data.interactions.datamodule import InteractionDataModule
 from framework.errors import DataError
 
 

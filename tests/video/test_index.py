@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from framework.data.features import Feature, FeatureSpec
-from framework.data.interactions import EntityFeatures, InteractionSpec, UserItemSets
+from framework.data.tabular.features import Feature, FeatureSpec
+from framework.data.interactions.table import EntityFeatures, InteractionSpec, UserItemSets
 from framework.models.retrieval.mf import MF
-from framework.pipeline_stages.index import (
+from framework.serving.index import (
     ExactIndex,
     FaissFlatIndex,
     FaissHNSWIndex,
     FaissIVFIndex,
     recall_against_exact,
 )
-from framework.pipeline_stages.retriever import Retriever
+from framework.serving.retriever import Retriever
 
 
 def clustered(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

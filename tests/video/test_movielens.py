@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from framework.data.formats.movielens import GENRES_1M, GENRES_100K, read_movielens_1m, read_movielens_100k
-from framework.data.interactions import encode_interactions
+from framework.data.interactions.table import encode_interactions
 from framework.errors import DataError
 from tests.conftest import shared_file
 

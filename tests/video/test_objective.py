@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from framework.data.interactions import UserItemSets
-from framework.tasks.retrieval_objective import NegativeSampler, bpr, in_batch_softmax, sampled_softmax
+from framework.data.interactions.table import UserItemSets
+from framework.losses.negatives import NegativeSampler
+from framework.losses.retrieval import bpr, in_batch_softmax, sampled_softmax
 
 
 def test_in_batch_softmax_with_log_q_by_hand() -> None:

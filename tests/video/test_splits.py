@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from framework.data.interactions import InteractionTable, encode_interactions
-from framework.data.splits import TEST, TRAIN, VALID, ratio_counts, split_interactions
+from framework.data.interactions.table import InteractionTable, encode_interactions
+from framework.data.interactions.splits import TEST, TRAIN, VALID, ratio_counts, split_interactions
 
 
 def log(n_users: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -77,8 +77,8 @@ def _popularity_recall(run_dir: Path, k: int) -> float:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from framework.cli import CONF_DIR
-    from framework.data.interaction_datamodule import InteractionDataModule
+    from framework.config_dir import CONF_DIR
+    from framework.data.interactions.datamodule import InteractionDataModule
     from framework.metrics.topk import RecallAtK, rank_top_k
 
     record = read_run(run_dir)

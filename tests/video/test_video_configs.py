@@ -9,9 +9,9 @@ import pytest
 from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 
-from framework.cli import CONF_DIR
+from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError
-from framework.schema import check_data_fits_case, validate, validate_targets
+from framework.validation import check_data_fits_case, validate, validate_targets
 from framework.signatures import read_signature
 from tests.configs.test_configs import compose_run
 
@@ -22,8 +22,8 @@ from tests.configs.test_configs import compose_run
         (["case=ad_click", "model=mf"], "Model MF does not fit case 'ad_click': the case is a 'ctr' task"),
         (["case=ad_click", "model=two_tower"], "Model TwoTower does not fit case 'ad_click'"),
         (["case=video_recommendation", "model=dcn"], "Model DCN does not fit case 'video_recommendation'"),
-        (["case=ad_click", "ranker=dnn"], "'ranker' applies to retrieval cases only"),
-        (["case=ad_click", "index=hnsw"], "'index' applies to retrieval cases only"),
+        (["case=ad_click", "ranker=dnn"], "'ranker' applies to two_stage cases only"),
+        (["case=ad_click", "index=hnsw"], "'index' applies to two_stage cases only"),
         (["case=video_recommendation", "case.serving.candidates_per_request=5"], "needs lists of 10 items"),
         (["case=video_recommendation", "retrieval.eval.monitor=recall@7"], "'retrieval.eval.monitor' is 'recall@7'"),
         (["case=video_recommendation", "retrieval.eval.mode=min"], "set retrieval.eval.mode=max"),
@@ -81,7 +81,7 @@ def test_every_index_builds() -> None:
     [
         (["case=ad_click", "dataset=movielens_100k", "dataset.path=x"], "gives user-item interactions, but case"),
         (["case=video_recommendation", "dataset=click_log_synthetic"], "gives rows of a click log, but case"),
-        (["case=ad_click", "+dataset.split_strategy=random"], "'dataset.split_strategy' applies to interaction"),
+        (["case=ad_click", "+dataset.split_strategy=random"], "'dataset.split_strategy' applies to two_stage cases (user-item interactions) only"),
     ],
 )
 def test_datasets_must_fit_the_case(overrides: list[str], message: str) -> None:

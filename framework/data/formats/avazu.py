@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from framework.data.tabular import RawTable, check_file, check_label, read_delimited
+from framework.data.tabular.table import RawTable, check_file, check_label, read_delimited
 from framework.errors import DataError
 
 LABEL = "click"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from framework.data.tabular import RawTable, check_file, check_label, read_delimited
+from framework.data.tabular.table import RawTable, check_file, check_label, read_delimited
 
 LABEL = "label"
 NUMERIC = [f"I{i}" for i in range(1, 14)]

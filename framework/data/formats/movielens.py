@@ -15,8 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from framework.data.interactions import InteractionTable
-from framework.data.tabular import read_head, split_fields, to_int
+from framework.data.interactions.table import InteractionTable
+from framework.data.tabular.table import read_head, split_fields, to_int
 from framework.errors import DataError
 
 GENRES_100K = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from framework.data.interactions import InteractionTable
+from framework.data.interactions.table import InteractionTable
 
 TOPICS = [
     "music", "gaming", "news", "sports", "comedy", "education", "science", "cooking", "travel",

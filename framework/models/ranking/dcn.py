@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from framework.data.features import FeatureSpec
+from framework.data.tabular.features import FeatureSpec
 from framework.models.layers import MLP, CrossNetwork, CrossNetworkV2, FusedEmbedding
 
 

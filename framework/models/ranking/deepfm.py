@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from framework.data.features import FeatureSpec
+from framework.data.tabular.features import FeatureSpec
 from framework.models.layers import MLP, FieldEmbedding, FirstOrder, fm_interaction
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from framework.data.features import FeatureSpec
+from framework.data.tabular.features import FeatureSpec
 from framework.models.layers import FirstOrder
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from framework.data.interactions import InteractionSpec
+from framework.data.interactions.table import InteractionSpec
 from framework.models.layers import FusedEmbedding
 
 
@@ -18,7 +18,7 @@ class MF(nn.Module):
         scores = mf.user_vectors(user_cat, user_num) @ mf.item_vectors(item_cat, item_num).T   # [B, I]
     """
 
-    tasks = ("retrieval",)
+    tasks = ("two_stage",)
 
     def __init__(
         self, feature_spec: InteractionSpec, embedding_dim: int = 64, init_std: float = 0.1, item_bias: bool = False

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from framework.data.features import FeatureSpec
-from framework.data.interactions import InteractionSpec
+from framework.data.interactions.table import InteractionSpec
+from framework.data.tabular.features import FeatureSpec
 from framework.models.layers import MLP, FusedEmbedding
 
 
@@ -45,7 +45,7 @@ class TwoTower(nn.Module):
     """score(u, i) = <user_tower(u), item_tower(i)>, optionally of L2-normalised vectors (cosine: the
     task's temperature then sets the softmax sharpness)."""
 
-    tasks = ("retrieval",)
+    tasks = ("two_stage",)
 
     def __init__(
         self,

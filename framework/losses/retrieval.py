@@ -1,4 +1,4 @@
-"""Losses and negatives for training a retrieval model on positive (user, item) pairs.
+"""Losses for learning embeddings from positive (query, item) pairs; negatives from `framework.losses.negatives`.
 
 softmax: the positive item must win a softmax over negatives (sampled softmax).
   - in_batch: the other positives of the batch are the negatives. Their items are drawn in proportion
@@ -15,65 +15,8 @@ bpr: Bayesian personalised ranking (Rendle et al. 2009): -log sigmoid(s(u, i) - 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
-
-from framework.data.interactions import UserItemSets
-
-Loss = Literal["softmax", "bpr"]
-Negatives = Literal["in_batch", "uniform", "popularity"]
-_RESAMPLE_ROUNDS = 20  # only the clashing draws are redrawn: cheap
-
-
-@dataclass
-class Objective:
-    loss: Loss
-    negatives: Negatives
-    num_negatives: int
-    logq_correction: bool
-    temperature: float
-    embedding_l2: float
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0 or self.num_negatives < 1 or self.embedding_l2 < 0:
-            raise ValueError("temperature and num_negatives must be positive, embedding_l2 non-negative")
-
-
-class NegativeSampler:
-    """Draws negative items; knows the log-probability of every item under its own distribution."""
-
-    def __init__(self, kind: Negatives, item_counts: torch.Tensor, train: UserItemSets) -> None:
-        self.kind = kind
-        self.train = train
-        counts = item_counts.double()
-        self.n_items = len(counts)
-        if kind == "popularity":
-            self.probs = (counts + 1.0) / (counts + 1.0).sum()
-        elif kind == "uniform":
-            self.probs = torch.full_like(counts, 1.0 / self.n_items)
-        else:  # in-batch: an item fills a batch slot with probability count / pairs
-            self.probs = counts / counts.sum()
-        self.log_q = self.probs.clamp_min(1e-12).log().float()
-
-    def draw(self, n: int) -> torch.Tensor:
-        if self.kind == "popularity":
-            return torch.multinomial(self.probs, n, replacement=True)
-        return torch.randint(0, self.n_items, (n,))
-
-    def per_positive(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """One negative per positive that the user has not interacted with in training (BPR)."""
-        if self.kind == "in_batch":
-            return items[torch.randperm(len(items), device=items.device)]
-        negatives = self.draw(len(users)).to(users.device)
-        for _ in range(_RESAMPLE_ROUNDS):
-            clash = self.train.contains(users, negatives)
-            if not clash.any():
-                break
-            negatives[clash] = self.draw(int(clash.sum())).to(users.device)
-        return negatives
 
 
 def in_batch_softmax(

@@ -1,19 +1,12 @@
-"""Tabular data for the CTR task: source -> time-ordered split -> encoder fit on train -> cached arrays.
+"""Tabular data for the ctr kind: source -> time-ordered split -> encoder fit on train -> cached arrays.
 
-The encoded arrays are cached on disk under a key made of the dataset config (minus batch sizes), the
-source file's size and modification time, and the encoding code's version, so a second run with the
-same data config skips reading and encoding entirely. Cache entries are written to a temporary folder
-and renamed into place: a killed run or two DDP ranks racing never leave a half-written entry.
+The encoded arrays are cached (`framework.data.cache`) under a key that also holds the encoding version
+and polars' version, so a second run with the same data config skips reading and encoding entirely.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,33 +17,16 @@ from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
-from framework.data.batching import RowBatchSampler, TensorTable
-from framework.data.features import EncodedTable, FeatureSpec, TabularEncoder
-from framework.data.tabular import RawTable, split_sizes
+from framework.data import cache
+from framework.data.batching import TensorTable, batch_loader
+from framework.data.tabular.features import EncodedTable, FeatureSpec, TabularEncoder
+from framework.data.tabular.table import RawTable, split_sizes
 from framework.errors import DataError
-from framework.signatures import module_file
 
 ENCODING_VERSION = 1  # bump when encoding changes, to invalidate caches
 SPLITS = ("train", "valid", "test")
+PARTS = ("categorical", "numeric", "label")
 _NOT_SOURCE_ARGS = {"_target_", "name", "split", "batch_size", "eval_batch_size", "features", "cache"}
-
-
-def cache_key(cfg: DictConfig) -> str:
-    import polars
-
-    content: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    for key in ("batch_size", "eval_batch_size", "cache"):
-        content.pop(key, None)
-    path = Path(str(content["path"])).expanduser() if content.get("path") else None
-    if path is not None and path.exists():  # a missing file: the reader raises the clear error
-        stat = path.stat()
-        content["_file"] = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-    # The source's code (a generator changes its data when its code changes), the encoding version, and
-    # polars' version (its hash, used by the hashing trick, is stable only within a version).
-    source = module_file(str(cfg._target_).rpartition(".")[0])
-    code = hashlib.sha256(source.read_bytes()).hexdigest()[:16] if source else None
-    content["_versions"] = [ENCODING_VERSION, polars.__version__, code]
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class TabularDataModule(L.LightningDataModule):
@@ -68,8 +44,11 @@ class TabularDataModule(L.LightningDataModule):
     def prepare(self) -> FeatureSpec:
         """Encoded splits from the cache, or read + encode (+ cache). Returns the FeatureSpec."""
         start = time.perf_counter()
-        entry = self.cache_dir / f"{self.cfg.name}-{cache_key(self.cfg)}"
-        if self.cfg.cache and (entry / "meta.json").exists():
+        import polars  # its hash (the hashing trick) is stable only within a version: part of the key
+
+        key = cache.cache_key(self.cfg, [__name__], {"encoding": ENCODING_VERSION, "polars": polars.__version__})
+        entry = cache.entry_path(self.cache_dir, self.cfg, key)
+        if self.cfg.cache and cache.is_stored(entry):
             spec, splits = self._load(entry)
             self.info["cache"] = "hit"
         else:
@@ -107,29 +86,15 @@ class TabularDataModule(L.LightningDataModule):
         self.info["encode_seconds"] = round(time.perf_counter() - t0, 3)
         return spec, splits
 
-    def _store(self, entry: Path, spec: FeatureSpec, splits: dict[str, EncodedTable]) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            for name, t in splits.items():
-                for part in ("categorical", "numeric", "label"):
-                    np.save(tmp / f"{name}_{part}.npy", getattr(t, part))
-            meta = {"spec": spec.to_dict(), "config": OmegaConf.to_container(self.cfg, resolve=True)}
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-            os.rename(tmp, entry)
-        except OSError:
-            if not (entry / "meta.json").exists():  # not a lost race with another process: a real failure
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    @staticmethod
+    def _store(entry: Path, spec: FeatureSpec, splits: dict[str, EncodedTable]) -> None:
+        arrays = {f"{name}_{part}": getattr(t, part) for name, t in splits.items() for part in PARTS}
+        cache.store(entry, arrays, {"spec": spec.to_dict()})
 
-    def _load(self, entry: Path) -> tuple[FeatureSpec, dict[str, EncodedTable]]:
-        meta = json.loads((entry / "meta.json").read_text())
-        splits = {
-            name: EncodedTable(*(np.load(entry / f"{name}_{part}.npy") for part in ("categorical", "numeric", "label")))
-            for name in SPLITS
-        }
+    @staticmethod
+    def _load(entry: Path) -> tuple[FeatureSpec, dict[str, EncodedTable]]:
+        arrays, meta = cache.load(entry, [f"{name}_{part}" for name in SPLITS for part in PARTS])
+        splits = {name: EncodedTable(*(arrays[f"{name}_{part}"] for part in PARTS)) for name in SPLITS}
         return FeatureSpec.from_dict(meta["spec"]), splits
 
     @staticmethod
@@ -146,10 +111,7 @@ class TabularDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         if not self.tables:
             raise RuntimeError("call prepare() before asking for data loaders")
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        table = self.tables[split]
-        sampler = RowBatchSampler(len(table), batch_size, shuffle, self.seed, rank, world)
-        return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0, pin_memory=self.pin_memory)
+        return batch_loader(self.tables[split], batch_size, shuffle, self.seed, self.trainer, self.pin_memory)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.cfg.batch_size)

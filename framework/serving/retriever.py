@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from framework.data.interactions import EntityFeatures, UserItemSets
-from framework.pipeline_stages.index import ExactIndex, VectorIndex, recall_against_exact
+from framework.data.interactions.table import EntityFeatures, UserItemSets
+from framework.serving.index import ExactIndex, VectorIndex, recall_against_exact
 
 
 @dataclass

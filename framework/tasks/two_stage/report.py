@@ -7,7 +7,7 @@ from typing import Any
 from omegaconf import DictConfig
 from rich.table import Table
 
-from framework.tracking.summary import _fmt, console
+from framework.tracking.summary import console, format_value
 
 
 def _metric_table(title: str, columns: list[tuple[str, str]], names: list[str], metrics: dict[str, float]) -> Table:
@@ -16,9 +16,8 @@ def _metric_table(title: str, columns: list[tuple[str, str]], names: list[str], 
     for header, _ in columns:
         table.add_column(header, justify="right")
     for name in names:
-        table.add_row(
-            name, *(_fmt(metrics[f"{prefix}{name}"]) if f"{prefix}{name}" in metrics else "" for _, prefix in columns)
-        )
+        cells = [format_value(metrics[f"{p}{name}"]) if f"{p}{name}" in metrics else "" for _, p in columns]
+        table.add_row(name, *cells)
     return table
 
 

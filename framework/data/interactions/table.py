@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from framework.data.features import Feature, FeatureSpec
+from framework.data.tabular.features import Feature, FeatureSpec
 from framework.errors import DataError
 
 

@@ -1,7 +1,7 @@
 """Stage 1 training task: a retrieval model, its loss and negatives, and full-ranking evaluation.
 
 The model only encodes users and items (`user_vectors`, `item_vectors`); this task owns the feature
-tables it reads them from, the loss (`retrieval_objective`), and the evaluation: every evaluated
+tables it reads them from, the loss (`framework.losses`), and the evaluation: every evaluated
 user is scored against the whole catalogue, the items the user interacted with before the evaluated
 split are excluded, and the top-k lists go to the eval suite's metrics (logged as
 `retrieval/val/<name>` and `retrieval/test/<name>`).
@@ -10,20 +10,40 @@ split are excluded, and the top-k lists go to the eval suite's metrics (logged a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import lightning.pytorch as L
 import torch
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from framework.data.interaction_datamodule import InteractionDataModule
+from framework.data.interactions.datamodule import InteractionDataModule
+from framework.losses.negatives import Negatives, NegativeSampler
+from framework.losses.retrieval import bpr, in_batch_softmax, sampled_softmax
 from framework.metrics.topk import max_k, rank_top_k
 from framework.models.layers import set_sparse
 from framework.optim import with_scheduler
-from framework.tasks.retrieval_objective import NegativeSampler, Objective, bpr, in_batch_softmax, sampled_softmax
+from framework.training.module_helpers import log_train_loss, split_metrics
 
 PREFIX = "retrieval/"
 _ITEM_CHUNK = 65_536
+
+
+@dataclass
+class Objective:
+    """Stage 1's loss and negatives (the `retrieval` config node; framework.losses explains them)."""
+
+    loss: Literal["softmax", "bpr"]
+    negatives: Negatives
+    num_negatives: int
+    logq_correction: bool
+    temperature: float
+    embedding_l2: float
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.num_negatives < 1 or self.embedding_l2 < 0:
+            raise ValueError("temperature and num_negatives must be positive, embedding_l2 non-negative")
 
 
 class RetrievalTask(L.LightningModule):
@@ -43,10 +63,7 @@ class RetrievalTask(L.LightningModule):
         self.model = model
         set_sparse(model, sparse_embeddings)
         self.objective = objective
-        # No compute groups: torchmetrics merges metrics whose states happen to be equal after the first
-        # batch (all zero when an untrained model hits nothing), and they would then report one value.
-        self.val_metrics = MetricCollection(dict(metrics), prefix=f"{PREFIX}val/", compute_groups=False)
-        self.test_metrics = self.val_metrics.clone(prefix=f"{PREFIX}test/")
+        self.val_metrics, self.test_metrics = split_metrics(metrics, PREFIX, compute_groups=False)
         self.top_k = max_k(metrics)
         # Feature tables: buffers, so they follow the module to its device; not saved in checkpoints.
         for name, array in (
@@ -98,9 +115,7 @@ class RetrievalTask(L.LightningModule):
         if o.embedding_l2 > 0:
             norms = u.pow(2).sum() + v.pow(2).sum() + (v_neg.pow(2).sum() if v_neg is not None else 0.0)
             loss = loss + o.embedding_l2 * norms / len(users)
-        n = len(users)
-        self.log(f"{PREFIX}train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
-        self.log(f"{PREFIX}train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
+        log_train_loss(self, loss, len(users), PREFIX)
         return loss
 
     # -- full-ranking evaluation ----------------------------------------------------------------------

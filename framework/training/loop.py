@@ -13,8 +13,8 @@ from typing import Any
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
-from framework.callbacks import AtomicCheckpointIO, EpochSeed, MetricHistory, ThroughputMonitor
 from framework.timing import PhaseTimer
+from framework.training.callbacks import AtomicCheckpointIO, EpochSeed, MetricHistory, ThroughputMonitor
 
 
 @dataclass

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from framework.data.features import Feature, FeatureSpec
-from framework.data.interaction_datamodule import InteractionDataModule
+from framework.data.interactions.datamodule import InteractionDataModule
+from framework.data.tabular.features import Feature, FeatureSpec
 
 CROSS = ("retrieval_score", "score_gap", "log_rank", "item_log_popularity", "user_log_activity", "genre_affinity")
 

@@ -1,4 +1,4 @@
-"""The two-stage recipe (case.task = retrieval): candidate generation, then ranking, evaluated end to end.
+"""The two_stage recipe: candidate generation, then ranking, evaluated end to end.
 
 1. data: interactions -> positives -> split (InteractionDataModule)
 2. stage 1: retrieval model + RetrievalTask (loss, negatives) -> fit/test with full-ranking metrics
@@ -18,17 +18,19 @@ from typing import Any
 from hydra.utils import instantiate
 from torchmetrics import Metric
 
-from framework.data.interaction_datamodule import InteractionDataModule
-from framework.data.rerank_datamodule import RerankDataModule
-from framework.pipeline_stages.ranking_features import RankerFeatures
-from framework.pipeline_stages.retriever import Retriever
-from framework.pipeline_stages.two_stage import candidate_lists, candidate_recall, evaluate_lists, serving_latency
-from framework.tasks.ctr import optimizer_factories, sparse_embeddings
-from framework.tasks.ranking_task import RankerTask
-from framework.tasks.retrieval_objective import Objective
-from framework.tasks.retrieval_task import PREFIX, RetrievalTask
-from framework.tracking.two_stage_summary import print_two_stage_report
-from framework.training import RunContext, StageResult, fit_and_test, parameter_count
+from framework.data.interactions.datamodule import InteractionDataModule
+from framework.metrics.suite import build_metrics
+from framework.serving.retriever import Retriever
+from framework.tasks.result import RecipeResult
+from framework.tasks.two_stage.evaluation import candidate_lists, candidate_recall, evaluate_lists
+from framework.tasks.two_stage.ranker_features import RankerFeatures
+from framework.tasks.two_stage.ranking import RankerTask
+from framework.tasks.two_stage.report import print_two_stage_report
+from framework.tasks.two_stage.rerank_data import RerankDataModule
+from framework.tasks.two_stage.retrieval import PREFIX, Objective, RetrievalTask
+from framework.tasks.two_stage.serving import two_stage_latency
+from framework.training.loop import RunContext, StageResult, fit_and_test, parameter_count
+from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
 
 def _stage_metrics(result: StageResult, prefix: str) -> dict[str, float]:
@@ -45,8 +47,6 @@ def _stage_record(result: StageResult) -> dict[str, Any]:
 
 
 def _train_retrieval(ctx: RunContext, data: InteractionDataModule) -> tuple[RetrievalTask, StageResult]:
-    from framework.pipeline import build_metrics
-
     cfg = ctx.cfg
     r = cfg.retrieval
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec)
@@ -78,8 +78,8 @@ def _train_ranker(
     return task, rerank_data, result
 
 
-def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | None:
-    """Returns the run record's fields (None on non-zero DDP ranks, which record nothing)."""
+def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> RecipeResult | None:
+    """Both stages, evaluated end to end and timed (None on non-zero DDP ranks, which record nothing)."""
     cfg = ctx.cfg
     k = int(cfg.case.serving.candidates_per_request)
     with ctx.timer("data"):
@@ -122,7 +122,7 @@ def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | No
         ranking_info = {**rerank_data.info, "feature_spec": ranker_task.features.spec.to_dict()}
 
     with ctx.timer("serving"):
-        serving = serving_latency(
+        serving = two_stage_latency(
             retriever, data.history("test"), data.eval_users("test"), ranker_parts, cfg.case, cfg.seed
         )
     out.update(
@@ -131,17 +131,26 @@ def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> dict[str, Any] | No
     out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
 
     last_stage = "ranking" if "ranking" in stages else "retrieval"
-    record = {
-        "metrics": out, "objective_value": out.get(f"val/{cfg.eval.monitor}"),
-        "train_samples_per_s": stage1.samples_per_s, "epochs": stage1.epochs,
-        "history": [row for s in stages.values() for row in s["history"]], "stages": stages,
-        "serving": serving, "index": retriever.index.describe(), "data": data.info, "feature_spec": spec.to_dict(),
-        "ranking_data": ranking_info, "parameters": parameter_count(retrieval_task.model) + ranker_params,
-        "checkpoints": {
+    result = RecipeResult(
+        metrics=out,
+        objective=out.get(f"val/{cfg.eval.monitor}"),
+        epochs=stage1.epochs,
+        history=[row for s in stages.values() for row in s["history"]],
+        train_samples_per_s=stage1.samples_per_s,
+        checkpoints={
             "best": stages[last_stage]["best_checkpoint"],
             "last": str(ctx.run_dir / "checkpoints" / last_stage / "last.ckpt"),
             **{f"{s}_best": v["best_checkpoint"] for s, v in stages.items()},
         },
-    }  # fmt: skip
-    print_two_stage_report(cfg, record, k)
-    return record
+        stages=stages,
+        extras={
+            "serving": serving,
+            "index": retriever.index.describe(),
+            "data": data.info,
+            "feature_spec": spec.to_dict(),
+            "ranking_data": ranking_info,
+            "parameters": parameter_count(retrieval_task.model) + ranker_params,
+        },
+    )
+    print_two_stage_report(cfg, result.record_fields(), k)
+    return result

@@ -1,9 +1,6 @@
-"""Two-stage serving, evaluated the way it runs: stage 1 retrieves K candidates, stage 2 re-ranks them.
-
-`evaluate_lists` scores ranked lists with an eval suite (stage 1's own order, or the re-ranked one);
-`serving_latency` times requests one at a time, each stage separately and end to end, against the
-case's latency budget.
-"""
+"""Two-stage serving, timed the way it runs: one request at a time, stage 1 (encode the user, search the
+index, drop seen items), stage 2 (re-rank the K candidates), and both end to end, against the case's
+latency budget."""
 
 from __future__ import annotations
 
@@ -13,47 +10,15 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from torchmetrics import Metric
 
-from framework.data.interactions import UserItemSets
-from framework.metrics.topk import RankedLists
-from framework.pipeline_stages.latency import measure_latency
-from framework.pipeline_stages.ranking_features import RankerFeatures
-from framework.pipeline_stages.retriever import Candidates, Retriever
-from framework.tasks.ranking_task import rerank
+from framework.data.interactions.table import UserItemSets
+from framework.serving.latency import measure_latency
+from framework.serving.retriever import Retriever
+from framework.tasks.two_stage.ranker_features import RankerFeatures
+from framework.tasks.two_stage.ranking import rerank
 
 
-def evaluate_lists(metrics: dict[str, Metric], lists: RankedLists) -> dict[str, float]:
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m._to_sync = False  # the lists are whole on this process: no all-gather (other DDP ranks are not here)
-        m.update(lists)
-        out[name] = float(m.compute())
-    return out
-
-
-def candidate_lists(candidates: Candidates, targets: UserItemSets, item_tags: torch.Tensor) -> RankedLists:
-    """Stage 1's candidates in its own order, as lists to score."""
-    return RankedLists(
-        items=candidates.items,
-        hits=candidates.hits(targets),
-        n_relevant=targets.counts(candidates.users),
-        catalog_size=len(item_tags),
-        item_vectors=item_tags,
-    )
-
-
-def candidate_recall(candidates: Candidates, targets: UserItemSets) -> float:
-    """Stage-1 recall@K: the share of each user's relevant items that reach stage 2, averaged over users."""
-    n_relevant = targets.counts(candidates.users).double()
-    keep = n_relevant > 0
-    hits = candidates.hits(targets).sum(1).double()
-    return float((hits[keep] / n_relevant[keep]).mean()) if keep.any() else 0.0
-
-
-def serving_latency(
+def two_stage_latency(
     retriever: Retriever,
     history: UserItemSets,
     users: torch.Tensor,

@@ -16,10 +16,10 @@ import lightning.pytorch as L
 import torch
 from torch.utils.data import DataLoader
 
-from framework.data.batching import RowBatchSampler, TensorTable
-from framework.data.interactions import UserItemSets
+from framework.data.batching import TensorTable, batch_loader
+from framework.data.interactions.table import UserItemSets
 from framework.errors import DataError
-from framework.pipeline_stages.retriever import Candidates
+from framework.serving.retriever import Candidates
 
 
 def list_table(candidates: Candidates, targets: UserItemSets) -> TensorTable:
@@ -92,10 +92,7 @@ class RerankDataModule(L.LightningDataModule):
         }
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        table = self.tables[split]
-        sampler = RowBatchSampler(len(table), batch_size, shuffle, self.seed, rank, world)
-        return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0)
+        return batch_loader(self.tables[split], batch_size, shuffle, self.seed, self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from framework.data.tabular import RawTable
+from framework.data.tabular.table import RawTable
 from framework.errors import DataError
 
 OOV, MISSING, FIRST_ID = 0, 1, 2

@@ -18,7 +18,8 @@ from torchmetrics import Metric, MetricCollection
 
 from framework.metrics.topk import RankedLists
 from framework.models.layers import set_sparse
-from framework.pipeline_stages.ranking_features import RankerFeatures
+from framework.tasks.two_stage.ranker_features import RankerFeatures
+from framework.training.module_helpers import log_train_loss, split_metrics
 
 
 def rerank(
@@ -50,10 +51,7 @@ class RankerTask(L.LightningModule):
         set_sparse(model, sparse_embeddings)
         self.features = features
         self.register_buffer("item_tags", item_tags, persistent=False)
-        # No compute groups: torchmetrics merges metrics whose states happen to be equal after the first
-        # batch (all zero when an untrained model hits nothing), and they would then report one value.
-        self.val_metrics = MetricCollection(dict(metrics), prefix="val/", compute_groups=False)
-        self.test_metrics = self.val_metrics.clone(prefix="test/")
+        self.val_metrics, self.test_metrics = split_metrics(metrics, compute_groups=False)
         self.optimizer_factory = optimizer
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -61,9 +59,7 @@ class RankerTask(L.LightningModule):
             batch["user"], batch["item"], batch["score"], batch["top_score"], batch["rank"]
         )
         loss = F.binary_cross_entropy_with_logits(self.model(categorical, numeric), batch["label"])
-        n = len(batch["label"])
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
-        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
+        log_train_loss(self, loss, len(batch["label"]))
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection) -> None:

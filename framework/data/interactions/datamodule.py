@@ -5,19 +5,14 @@ users who have at least one item in the evaluated split (full ranking scores eac
 whole catalogue). Items a user interacted with before the evaluated split are excluded from the
 ranking: the train items for validation, the train and validation items for test.
 
-The encoded arrays are cached like the tabular data (see `framework.data.datamodule`): keyed by the
+The encoded arrays are cached like the tabular data (see `framework.data.tabular.datamodule`): keyed by the
 dataset config minus batch sizes, the source files' sizes and times, the code that reads, encodes and
 splits, and the seed (it drives the split).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +23,12 @@ from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
-from framework.data import interactions as interactions_module
-from framework.data import splits as splits_module
-from framework.data.batching import RowBatchSampler, TensorTable
-from framework.data.interactions import (
+from framework.data import cache
+from framework.data.batching import TensorTable, batch_loader
+from framework.data.interactions import splits as splits_module
+from framework.data.interactions import table as interactions_module
+from framework.data.interactions.splits import TEST, TRAIN, VALID, split_interactions
+from framework.data.interactions.table import (
     EncodedInteractions,
     EntityFeatures,
     InteractionSpec,
@@ -39,9 +36,7 @@ from framework.data.interactions import (
     UserItemSets,
     encode_interactions,
 )
-from framework.data.splits import TEST, TRAIN, VALID, split_interactions
 from framework.errors import DataError
-from framework.signatures import module_file
 
 SPLITS = ("train", "valid", "test")
 # Dataset keys the data module uses; every other key is a parameter of the source (`_target_`).
@@ -49,30 +44,6 @@ _NOT_SOURCE_ARGS = {
     "_target_", "name", "split", "split_strategy", "positive_threshold", "batch_size", "eval_batch_size", "cache",
 }  # fmt: skip
 _ARRAYS = ("user", "item", "timestamp", "part", "user_cat", "user_num", "item_cat", "item_num", "item_tags")
-
-
-def _code_hash(*modules: str) -> str:
-    digest = hashlib.sha256()
-    for module in modules:
-        path = module_file(module)
-        digest.update(path.read_bytes() if path else module.encode())
-    return digest.hexdigest()[:16]
-
-
-def cache_key(cfg: DictConfig, seed: int) -> str:
-    content: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    for key in ("batch_size", "eval_batch_size", "cache"):
-        content.pop(key, None)
-    path = Path(str(content["path"])).expanduser() if content.get("path") else None
-    if path is not None and path.is_dir():
-        content["_files"] = sorted(
-            [f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in path.iterdir() if f.is_file()
-        )
-    content["_seed"] = seed
-    content["_code"] = _code_hash(
-        str(cfg._target_).rpartition(".")[0], interactions_module.__name__, splits_module.__name__, __name__
-    )
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class InteractionDataModule(L.LightningDataModule):
@@ -88,15 +59,17 @@ class InteractionDataModule(L.LightningDataModule):
     # -- build or load -------------------------------------------------------------------------------
     def prepare(self) -> InteractionSpec:
         start = time.perf_counter()
-        entry = self.cache_dir / f"{self.cfg.name}-{cache_key(self.cfg, self.seed)}"
-        if self.cfg.cache and (entry / "meta.json").exists():
-            arrays, meta = self._load(entry)
+        key = cache.cache_key(self.cfg, [interactions_module.__name__, splits_module.__name__, __name__],
+                              {"seed": self.seed})  # the seed drives the split
+        entry = cache.entry_path(self.cache_dir, self.cfg, key)
+        if self.cfg.cache and cache.is_stored(entry):
+            arrays, meta = cache.load(entry, _ARRAYS)
             self.info.update(meta["info"], cache="hit")
         else:
             arrays, meta = self._build()
             self.info.update(meta["info"], cache="miss")
             if self.cfg.cache:
-                self._store(entry, arrays, meta)
+                cache.store(entry, arrays, meta)
         self.info["cache_entry"] = str(entry) if self.cfg.cache else None
         self.info["seconds"] = round(time.perf_counter() - start, 3)
         self._index(arrays, InteractionSpec.from_dict(meta["spec"]))
@@ -132,26 +105,6 @@ class InteractionDataModule(L.LightningDataModule):
         }  # fmt: skip
         return arrays, {"spec": encoded.spec.to_dict(), "info": info}
 
-    def _store(self, entry: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            for name, array in arrays.items():
-                np.save(tmp / f"{name}.npy", array)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-            os.rename(tmp, entry)
-        except OSError:
-            if not (entry / "meta.json").exists():  # not a lost race with another process: a real failure
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    @staticmethod
-    def _load(entry: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        meta = json.loads((entry / "meta.json").read_text())
-        return {name: np.load(entry / f"{name}.npy") for name in _ARRAYS}, meta
-
     def _index(self, arrays: dict[str, np.ndarray], spec: InteractionSpec) -> None:
         self.spec = spec
         self.users = EntityFeatures(arrays["user_cat"], arrays["user_num"])
@@ -182,9 +135,7 @@ class InteractionDataModule(L.LightningDataModule):
 
     # -- loaders --------------------------------------------------------------------------------------
     def _loader(self, table: TensorTable, shuffle: bool, batch_size: int) -> DataLoader:
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        sampler = RowBatchSampler(len(table), batch_size, shuffle, self.seed, rank, world)
-        return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0, pin_memory=self.pin_memory)
+        return batch_loader(table, batch_size, shuffle, self.seed, self.trainer, self.pin_memory)
 
     def train_dataloader(self) -> DataLoader:
         user, item = self.pairs["train"]

@@ -1,0 +1,23 @@
+"""An eval suite (conf/eval/*.yaml) as metric objects: the names and the monitored metric live there only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+from framework.errors import ConfigError
+
+
+def build_metrics(eval_cfg: DictConfig) -> dict[str, Any]:
+    """name -> torchmetrics Metric; the suite's mode must agree with the monitored metric's direction."""
+    from hydra.utils import instantiate
+
+    metrics = {str(name): instantiate(node) for name, node in eval_cfg.metrics.items()}
+    better_high = getattr(metrics[eval_cfg.monitor], "higher_is_better", None)
+    if better_high is not None and better_high != (eval_cfg.mode == "max"):
+        raise ConfigError(
+            f"eval.mode is '{eval_cfg.mode}', but the monitored metric '{eval_cfg.monitor}' is better when "
+            f"{'higher' if better_high else 'lower'}: set eval.mode={'max' if better_high else 'min'}."
+        )
+    return metrics

@@ -1,1 +1,0 @@
-"""Serving-side stages: latency measurement, ANN indexes, two-stage retrieval -> ranking."""

@@ -1,0 +1,53 @@
+"""The ctr recipe: tabular data -> ranking model -> CTRTask -> fit/test -> scoring latency."""
+
+from __future__ import annotations
+
+from hydra.utils import instantiate
+from torchmetrics import Metric
+
+from framework.data.tabular.datamodule import TabularDataModule
+from framework.serving.latency import row_scoring_latency
+from framework.tasks.ctr.module import CTRTask
+from framework.tasks.result import RecipeResult
+from framework.training.loop import RunContext, fit_and_test, parameter_count
+from framework.training.optimizers import optimizer_factories, sparse_embeddings
+
+
+def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> RecipeResult | None:
+    """Train and test the ranking model, then time it scoring one request's candidates.
+    None on non-zero DDP ranks, which record nothing."""
+    cfg = ctx.cfg
+    with ctx.timer("data"):
+        pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
+        data = TabularDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
+        spec = data.prepare()
+    model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
+    task = CTRTask(
+        model,
+        metrics,
+        **optimizer_factories(cfg.optim),
+        monitor=f"val/{cfg.eval.monitor}",
+        sparse_embeddings=sparse_embeddings(cfg),
+    )
+    result = fit_and_test(ctx, task, data)
+    if not result.is_global_zero:
+        return None
+    with ctx.timer("serving"):
+        serving = row_scoring_latency(task.model, data.tables["test"], cfg.case, cfg.seed)
+    metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}
+    metrics_out.update(result.test)
+    metrics_out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
+    return RecipeResult(
+        metrics=metrics_out,
+        objective=result.best.get(f"val/{cfg.eval.monitor}"),
+        epochs=result.epochs,
+        history=result.history,
+        train_samples_per_s=result.samples_per_s,
+        checkpoints={"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
+        extras={
+            "serving": serving,
+            "data": data.info,
+            "feature_spec": spec.to_dict(),
+            "parameters": parameter_count(model),
+        },
+    )
