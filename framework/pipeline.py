@@ -2,7 +2,8 @@
 
 1. resolve the run directory, check resume, seed; print the design card; run.json (status running)
 2. import-time checks of every `_target_`; build the eval suite's metrics and the trackers
-3. the recipe of the case's task kind (`framework.tasks.KINDS`): data -> model -> fit/test -> serving
+3. the case's task kind (`framework.tasks.KINDS`): its recipe reads and checks the data (before any
+   tracker starts: a bad file is one message), then trains and evaluates: model -> fit/test -> serving
 4. run.json (config, metrics, timings, versions, git revision) atomically; a summary table
 5. return the eval suite's monitored metric (what sweeps optimise)
 """
@@ -100,6 +101,8 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
 
     loggers: list = []
     try:
+        with timer("data"):
+            data = recipe.load_data(cfg)
         tags = [f"dataset:{cfg.dataset.name}", f"hardware:{hardware}", *cfg.tags]
         loggers = build_loggers(
             cfg.logger, run_dir, name=f"{cfg.case.name}-{model_name}-seed{cfg.seed}",
@@ -107,7 +110,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
             rank_zero=rank_zero,
         )  # fmt: skip
         ctx = RunContext(cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []))
-        outcome = recipe.run_case(ctx, metrics)
+        outcome = recipe.run_case(ctx, data, metrics)
         if outcome is None:  # a non-zero DDP rank: rank zero records the run
             _leave_process_group()
             return float("nan")

@@ -1,7 +1,8 @@
 """The table of task kinds: what a case's `case.task` names, and where that kind's parts live.
 
 Each kind is a package `framework/tasks/<kind>/` with
-- `recipe.py`: `run_case(ctx, metrics) -> RecipeResult` (data -> model -> training -> evaluation -> serving);
+- `recipe.py`: `load_data(cfg)` (read, check, encode: before any tracker starts) and
+  `run_case(ctx, data, metrics) -> RecipeResult` (model -> training -> evaluation -> serving);
 - optionally `config.py`: the dataclass schemas of the config nodes the kind owns, and `check(cfg, problems)`
   for rules across nodes (read by `framework.schema` before anything heavy is imported).
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TaskKind:
-    recipe: str  # module with run_case(ctx, metrics) -> RecipeResult
+    recipe: str  # module with load_data(cfg) and run_case(ctx, data, metrics) -> RecipeResult
     reads: str  # the class name a dataset source returns for this kind (framework.data.*)
     reads_what: str  # the same, in words, for error messages
     config: str | None = None  # module with NODES, DATASET_KEYS and check(cfg, problems); None: no own nodes

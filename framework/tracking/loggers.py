@@ -54,6 +54,9 @@ def build_loggers(
         resume="allow",
         mode=cfg.mode,
     )
+    # Lightning passes anonymous=None to wandb.init, which wandb >= 0.19 answers with "The anonymous
+    # setting has no effect and will be removed" on every run: the setting does nothing, leave it out.
+    logger._wandb_init.pop("anonymous", None)
     if rank_zero:  # start the W&B run now: a missing login stops the run before data and training
         _start(logger, cfg.mode)
     return [logger]

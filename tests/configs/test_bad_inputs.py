@@ -112,3 +112,17 @@ def test_resume_without_a_run_and_fresh_run_over_an_old_one(tmp_path: Path, caps
     capsys.readouterr()
     assert run_cli(*FAST, f"hydra.run.dir={tmp_path}") == 2  # would overwrite the finished run
     assert "already holds a run" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_data_error_comes_before_any_tracker(tmp_path: Path, capsys) -> None:
+    """The design card, then one message: no W&B run is created for a run that never trained."""
+    path = _criteo(tmp_path, [_line(), _line(fields=37)])
+    run_dir = tmp_path / "r"
+    args = ("dataset=criteo", f"dataset.path={path}", "logger.kind=wandb", "trainer.enable_progress_bar=false")
+    code = run_cli(*args, f"hydra.run.dir={run_dir}")
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "Objective" in out  # the design card
+    assert [line for line in err.splitlines() if line.strip()][0].startswith("data error:")
+    assert not (run_dir / "wandb").exists() and not (run_dir / "wandb_id.txt").exists()
+    assert read_run(run_dir)["status"] == "failed"

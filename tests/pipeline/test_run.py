@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import FAST, read_run, run_cli
+from tests.conftest import FAST, ROOT, read_run, run_cli
 
 SMALL = ("dataset.max_rows=8000", "dataset.batch_size=256", "trainer.max_epochs=2", "model.dropout=0.2",
          "logger=none", "trainer.enable_progress_bar=false", "early_stopping=null")  # fmt: skip
@@ -67,6 +70,16 @@ def test_wandb_offline_run_is_created_and_linked(tmp_path: Path) -> None:
     assert run_dir.parent == tmp_path / "wandb" and run_dir.name.startswith("offline-run-")
     assert list(run_dir.glob("run-*.wandb"))
     assert (tmp_path / "wandb_id.txt").read_text().strip() == tracking["wandb_run_id"]
+
+
+def test_a_wandb_run_prints_no_deprecation_of_the_anonymous_setting(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SILENT"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *FAST, "logger.kind=wandb", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "anonymous" not in (done.stdout + done.stderr).lower()
 
 
 def test_a_learning_rate_scheduler_from_the_command_line_steps_every_epoch(tmp_path: Path) -> None:

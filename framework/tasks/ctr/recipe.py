@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torchmetrics import Metric
 
 from framework.data.tabular.datamodule import TabularDataModule
@@ -13,14 +14,20 @@ from framework.training.loop import RunContext, fit_and_test, parameter_count
 from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
 
-def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> RecipeResult | None:
+def load_data(cfg: DictConfig) -> TabularDataModule:
+    """Read, check and encode the dataset (or load it from the cache): before any tracker starts, so a
+    bad data file stops the run with one message."""
+    pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
+    data = TabularDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
+    data.prepare()
+    return data
+
+
+def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
     """Train and test the ranking model, then time it scoring one request's candidates.
     None on non-zero DDP ranks, which record nothing."""
     cfg = ctx.cfg
-    with ctx.timer("data"):
-        pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
-        data = TabularDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
-        spec = data.prepare()
+    spec = data.spec
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
     task = CTRTask(
         model,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torchmetrics import Metric
 
 from framework.data.interactions.datamodule import InteractionDataModule
@@ -78,14 +79,20 @@ def _train_ranker(
     return task, rerank_data, result
 
 
-def run_case(ctx: RunContext, metrics: dict[str, Metric]) -> RecipeResult | None:
+def load_data(cfg: DictConfig) -> InteractionDataModule:
+    """Read, check and encode the dataset (or load it from the cache): before any tracker starts, so a
+    bad data file stops the run with one message."""
+    pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
+    data = InteractionDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
+    data.prepare()
+    return data
+
+
+def run_case(ctx: RunContext, data: InteractionDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
     """Both stages, evaluated end to end and timed (None on non-zero DDP ranks, which record nothing)."""
     cfg = ctx.cfg
     k = int(cfg.case.serving.candidates_per_request)
-    with ctx.timer("data"):
-        pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
-        data = InteractionDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
-        spec = data.prepare()
+    spec = data.spec
     retrieval_task, stage1 = _train_retrieval(ctx, data)
     if not stage1.is_global_zero and cfg.get("ranker") is None:
         return None  # under DDP the other ranks stay until stage 2 has trained: its Trainer needs them all

@@ -11,8 +11,8 @@ from omegaconf import OmegaConf
 
 from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError
-from framework.validation import check_data_fits_case, validate, validate_targets
 from framework.signatures import read_signature
+from framework.validation import check_data_fits_case, validate, validate_targets
 from tests.configs.test_configs import compose_run
 
 
@@ -81,7 +81,7 @@ def test_every_index_builds() -> None:
     [
         (["case=ad_click", "dataset=movielens_100k", "dataset.path=x"], "gives user-item interactions, but case"),
         (["case=video_recommendation", "dataset=click_log_synthetic"], "gives rows of a click log, but case"),
-        (["case=ad_click", "+dataset.split_strategy=random"], "'dataset.split_strategy' applies to two_stage cases (user-item interactions) only"),
+        (["case=ad_click", "+dataset.split_strategy=random"], "'dataset.split_strategy' applies to two_stage cases"),
     ],
 )
 def test_datasets_must_fit_the_case(overrides: list[str], message: str) -> None:

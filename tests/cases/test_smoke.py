@@ -1,0 +1,64 @@
+"""Every (case, model) pair that fits runs end to end on tiny data and writes a complete run.json.
+
+The pairs come from conf/ (a model fits a case when its class declares the case's task kind), the metric
+names from each case's eval suites: a new case, model or metric is covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from omegaconf import OmegaConf
+
+from framework.config_dir import CONF_DIR
+from framework.signatures import read_signature
+from tests.conftest import FAST, read_run, run_cli
+from tests.configs.test_configs import compose_run
+
+
+def _case_kind(case: str) -> str:
+    return str(OmegaConf.load(CONF_DIR / "case" / f"{case}.yaml").case.task)
+
+
+def _model_kinds(model: str) -> tuple[str, ...]:
+    return read_signature(str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_)).tasks or ()
+
+
+CASES = sorted(p.stem for p in (CONF_DIR / "case").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+PAIRS = [(case, model) for case in CASES for model in MODELS if _case_kind(case) in _model_kinds(model)]
+
+
+def test_every_case_has_a_model_and_every_model_a_case() -> None:
+    assert {case for case, _ in PAIRS} == set(CASES)
+    assert {model for _, model in PAIRS} == set(MODELS)
+
+
+def _suite_metrics(case: str, model: str) -> list[str]:
+    """run.json metric names the case's eval suites promise: test/<name>, and <stage>/test/<name> for a
+    stage with a suite of its own (e.g. retrieval.eval)."""
+    cfg = compose_run(f"case={case}", f"model={model}")
+    names = [f"test/{name}" for name in cfg.eval.metrics]
+    for key in cfg:
+        node = cfg.get(key)
+        if key != "eval" and OmegaConf.is_dict(node) and OmegaConf.is_dict(node.get("eval")):
+            names += [f"{key}/test/{name}" for name in node.eval.metrics]
+    return names
+
+
+@pytest.mark.parametrize(("case", "model"), PAIRS, ids=[f"{c}-{m}" for c, m in PAIRS])
+def test_each_case_and_model_runs(case: str, model: str, tmp_path) -> None:
+    assert run_cli(f"case={case}", f"model={model}", *FAST, f"hydra.run.dir={tmp_path}") == 0
+    record = read_run(tmp_path)
+    assert record["status"] == "finished"
+    assert (record["case"], record["model"]) == (case, model)
+    for name in _suite_metrics(case, model):
+        value = record["metrics"][name]
+        assert math.isfinite(value) and 0.0 <= value < 10.0, name
+    assert record["train_samples_per_s"] > 0
+    assert {"setup", "data", "serving"} <= set(record["timings"])
+    assert any(phase.startswith("fit") for phase in record["timings"])
+    assert record["config"]["model"]["_target_"] == str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_)
+    assert record["versions"]["torch"] and record["git"].keys() == {"commit", "dirty"}
+    assert record["serving"]["p99_ms"] > 0
