@@ -171,7 +171,6 @@ def check_target_node(node: Any, path: str, problems: Problems, extra_allowed: t
         check_target(node, path, problems, read_signature(target), extra_allowed)
 
 
-
 def check_eval_suite(node: DictConfig, problems: Problems, path: str = "eval") -> None:
     metrics = value_of(node, "metrics")
     if not isinstance(metrics, DictConfig) or len(metrics) == 0:

@@ -29,9 +29,12 @@ class LazyAdam(torch.optim.Optimizer):
         if lr <= 0 or eps <= 0 or weight_decay < 0 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"invalid LazyAdam hyper-parameters lr={lr} betas={betas} eps={eps} wd={weight_decay}")
         defaults = {
-            "lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
             "decoupled_weight_decay": decoupled_weight_decay,
-        }  # fmt: skip
+        }
         super().__init__(params, defaults)
 
     def _state(self, p: torch.Tensor) -> dict:
@@ -92,9 +95,16 @@ class LazyAdam(torch.optim.Optimizer):
 
     @staticmethod
     def _sparse_step(
-        p: torch.Tensor, grad: torch.Tensor, state: dict, lr: float, beta1: float, beta2: float, eps: float,
-        wd: float, decoupled: bool,
-    ) -> None:  # fmt: skip
+        p: torch.Tensor,
+        grad: torch.Tensor,
+        state: dict,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        wd: float,
+        decoupled: bool,
+    ) -> None:
         if grad.sparse_dim() != 1:  # element-sparse (not row-sparse like nn.Embedding's): make it row-sparse
             grad = grad.to_dense().to_sparse(1)
         if grad.is_coalesced():

@@ -88,12 +88,24 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     record: dict[str, Any] = {
-        "status": "running", "case": cfg.case.name, "model": model_name, "dataset": cfg.dataset.name,
-        "hardware": hardware, "seed": cfg.seed, "run_dir": str(run_dir.resolve()), "started_at": started,
-        "resumed": resume, "objective": {"metric": monitor, "mode": cfg.eval.mode, "value": None},
-        "metrics": {}, "timings": timer.seconds, "choices": choices, "config": resolved,
-        "versions": records.versions(), "git": records.git_revision(Path(__file__).parent), **(record_extra or {}),
-    }  # fmt: skip
+        "status": "running",
+        "case": cfg.case.name,
+        "model": model_name,
+        "dataset": cfg.dataset.name,
+        "hardware": hardware,
+        "seed": cfg.seed,
+        "run_dir": str(run_dir.resolve()),
+        "started_at": started,
+        "resumed": resume,
+        "objective": {"metric": monitor, "mode": cfg.eval.mode, "value": None},
+        "metrics": {},
+        "timings": timer.seconds,
+        "choices": choices,
+        "config": resolved,
+        "versions": records.versions(),
+        "git": records.git_revision(Path(__file__).parent),
+        **(record_extra or {}),
+    }
     if rank_zero:
         print_design_card(cfg.case, model_name, str(cfg.dataset.name))
         records.write_json_atomic(run_dir / "run.json", record)
@@ -105,10 +117,15 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
             data = recipe.load_data(cfg)
         tags = [f"dataset:{cfg.dataset.name}", f"hardware:{hardware}", *cfg.tags]
         loggers = build_loggers(
-            cfg.logger, run_dir, name=f"{cfg.case.name}-{model_name}-seed{cfg.seed}",
-            group=str(cfg.logger.group or cfg.case.name), job_type=model_name, tags=tags, config=resolved,
+            cfg.logger,
+            run_dir,
+            name=f"{cfg.case.name}-{model_name}-seed{cfg.seed}",
+            group=str(cfg.logger.group or cfg.case.name),
+            job_type=model_name,
+            tags=tags,
+            config=resolved,
             rank_zero=rank_zero,
-        )  # fmt: skip
+        )
         ctx = RunContext(cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []))
         outcome = recipe.run_case(ctx, data, metrics)
         if outcome is None:  # a non-zero DDP rank: rank zero records the run
@@ -117,9 +134,11 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         objective = outcome.objective
         record.update(outcome.record_fields())
         record.update(
-            status="finished", finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            objective={"metric": monitor, "mode": cfg.eval.mode, "value": objective}, machine=records.machine(),
-        )  # fmt: skip
+            status="finished",
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            objective={"metric": monitor, "mode": cfg.eval.mode, "value": objective},
+            machine=records.machine(),
+        )
         record["tracking"] = _finish_trackers(loggers, record)
         records.write_json_atomic(run_dir / "run.json", record)
         print_summary(record)
@@ -161,8 +180,13 @@ def _finish_trackers(loggers: list, record: dict[str, Any]) -> dict[str, Any]:
 
             run = logger.experiment
             run.summary.update({**record["metrics"], **summary_fields(record)})
-            info.update(wandb_dir=str(Path(run.dir).parent), wandb_run_id=run.id, wandb_project=run.project,
-                        wandb_group=run.group, wandb_mode=str(run.settings.mode))  # fmt: skip
+            info.update(
+                wandb_dir=str(Path(run.dir).parent),
+                wandb_run_id=run.id,
+                wandb_project=run.project,
+                wandb_group=run.group,
+                wandb_mode=str(run.settings.mode),
+            )
             if run.url:  # online runs only
                 info["wandb_url"] = run.url
             wandb.finish()

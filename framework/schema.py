@@ -161,5 +161,3 @@ class RunConfig:
     sweep: SweepConfig | None = None  # conf/sweep/: an Optuna study (python run.py -m sweep=...)
     # Each task kind's own nodes (e.g. two_stage: retrieval, index, ranker, ranking) are checked by that
     # kind's schema (framework.tasks.KINDS); a node of another kind is an error.
-
-

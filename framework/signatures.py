@@ -39,10 +39,20 @@ class TargetSignature:
 
 
 _ANNOTATION_NAMES: dict[str, Any] = {
-    "int": int, "float": float, "bool": bool, "str": str, "None": None,
-    "list": list, "tuple": tuple, "dict": dict, "Any": Any, "Literal": Literal,
-    "Optional": typing.Optional, "Sequence": typing.Sequence, "Mapping": typing.Mapping,
-}  # fmt: skip
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "str": str,
+    "None": None,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "Any": Any,
+    "Literal": Literal,
+    "Optional": typing.Optional,
+    "Sequence": typing.Sequence,
+    "Mapping": typing.Mapping,
+}
 
 
 def _annotation(node: ast.expr | None) -> Any:

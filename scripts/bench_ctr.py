@@ -37,8 +37,8 @@ def make_file(rows: int, path: Path) -> Path:
 
 
 def time_preprocessing(path: Path, rows: int, repeats: int) -> dict[str, float]:
-    from framework.data.tabular.features import TabularEncoder
     from framework.data.formats.criteo import read_criteo
+    from framework.data.tabular.features import TabularEncoder
     from framework.data.tabular.table import split_sizes
 
     best: dict[str, float] = {}
@@ -87,10 +87,18 @@ def train_model(model: str, path: Path, rows: int, epochs: int, batch: int, dim:
 
     run_dir = workdir / f"{model}-{time.time_ns()}"
     args = [
-        "case=ad_click", f"model={model}", "dataset=criteo", f"dataset.path={path}", f"dataset.max_rows={rows}",
-        f"dataset.batch_size={batch}", f"trainer.max_epochs={epochs}", "logger=none", "early_stopping=null",
-        "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}",
-    ]  # fmt: skip
+        "case=ad_click",
+        f"model={model}",
+        "dataset=criteo",
+        f"dataset.path={path}",
+        f"dataset.max_rows={rows}",
+        f"dataset.batch_size={batch}",
+        f"trainer.max_epochs={epochs}",
+        "logger=none",
+        "early_stopping=null",
+        "trainer.enable_progress_bar=false",
+        f"hydra.run.dir={run_dir}",
+    ]
     if model != "lr":
         args.append(f"model.embedding_dim={dim}")
     GlobalHydra.instance().clear()
@@ -102,10 +110,15 @@ def train_model(model: str, path: Path, rows: int, epochs: int, batch: int, dim:
     record = json.loads((run_dir / "run.json").read_text())
     m = record["metrics"]
     return {
-        "model": model, "samples_per_s": record["train_samples_per_s"], "test_auroc": m["test/auroc"],
-        "test_log_loss": m["test/log_loss"], "test_nce": m["test/nce"], "parameters": record["parameters"],
-        "fit_s": record["timings"].get("fit"), "serving_p99_ms": m.get("serving/p99_ms"),
-    }  # fmt: skip
+        "model": model,
+        "samples_per_s": record["train_samples_per_s"],
+        "test_auroc": m["test/auroc"],
+        "test_log_loss": m["test/log_loss"],
+        "test_nce": m["test/nce"],
+        "parameters": record["parameters"],
+        "fit_s": record["timings"].get("fit"),
+        "serving_p99_ms": m.get("serving/p99_ms"),
+    }
 
 
 def main() -> None:
@@ -149,9 +162,14 @@ def main() -> None:
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
-            r["model"], f"{r['samples_per_s']:,.0f}", f"{r['test_auroc']:.4f}", f"{r['test_log_loss']:.4f}",
-            f"{r['test_nce']:.4f}", f"{r['parameters']:,}", f"{r['serving_p99_ms']:.2f}",
-        )  # fmt: skip
+            r["model"],
+            f"{r['samples_per_s']:,.0f}",
+            f"{r['test_auroc']:.4f}",
+            f"{r['test_log_loss']:.4f}",
+            f"{r['test_nce']:.4f}",
+            f"{r['parameters']:,}",
+            f"{r['serving_p99_ms']:.2f}",
+        )
     console.print(table)
     summary = {"preprocessing": prep, "models": results, "matmul_gflops": peak, "dcn_flops_per_sample": flops}
     dcn = next((r for r in results if r["model"] == "dcn"), None)

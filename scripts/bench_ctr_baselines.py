@@ -35,8 +35,8 @@ def main() -> None:
     except ImportError as exc:
         sys.exit(f"this benchmark needs deepctr-torch in its environment ({exc}); see the docstring")
 
-    from framework.data.tabular.features import TabularEncoder
     from framework.data.formats.criteo import read_criteo
+    from framework.data.tabular.features import TabularEncoder
     from framework.data.tabular.table import split_sizes
 
     table = read_criteo(str(args.file), max_rows=args.rows)

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from framework.data.formats.movielens import read_movielens_100k  # noqa: E402
-from framework.data.interactions.table import encode_interactions  # noqa: E402
 from framework.data.interactions.splits import split_interactions  # noqa: E402
+from framework.data.interactions.table import encode_interactions  # noqa: E402
 
 DATASET = "ml100k_mlsd"
 # The tuned mlsd settings per model (also what BENCHMARKS.md reports); any run.py override can be added.
@@ -62,10 +62,20 @@ def write_split(path: str, seed: int, out_dir: Path) -> dict[str, int]:
 def run_recbole(python: str, data_dir: Path, seed: int) -> dict:
     start = time.perf_counter()
     done = subprocess.run(
-        [python, str(ROOT / "scripts" / "recbole_bpr.py"), "--data-dir", str(data_dir), "--dataset", DATASET,
-         "--seed", str(seed)],
-        capture_output=True, text=True, cwd=data_dir,
-    )  # fmt: skip
+        [
+            python,
+            str(ROOT / "scripts" / "recbole_bpr.py"),
+            "--data-dir",
+            str(data_dir),
+            "--dataset",
+            DATASET,
+            "--seed",
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=data_dir,
+    )
     if done.returncode != 0:
         raise SystemExit(f"RecBole failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -76,10 +86,19 @@ def run_recbole(python: str, data_dir: Path, seed: int) -> dict:
 def run_mlsd(model: str, path: str, seed: int, extra: list[str], out_dir: Path) -> dict:
     run_dir = out_dir / f"mlsd-{model}"
     args = [
-        sys.executable, str(ROOT / "run.py"), "case=video_recommendation", "dataset=movielens_100k",
-        f"dataset.path={path}", "ranker=none", "logger=none", "trainer.enable_progress_bar=false",
-        f"seed={seed}", f"hydra.run.dir={run_dir}", *MODELS[model], *extra,
-    ]  # fmt: skip
+        sys.executable,
+        str(ROOT / "run.py"),
+        "case=video_recommendation",
+        "dataset=movielens_100k",
+        f"dataset.path={path}",
+        "ranker=none",
+        "logger=none",
+        "trainer.enable_progress_bar=false",
+        f"seed={seed}",
+        f"hydra.run.dir={run_dir}",
+        *MODELS[model],
+        *extra,
+    ]
     start = time.perf_counter()
     done = subprocess.run(
         args, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "MLSD_CACHE_DIR": str(out_dir / "cache")}
@@ -125,8 +144,11 @@ def main() -> None:
     print("|---|---|" + "---|" * (len(keys) + 2))
     for r in results:
         test = r["test"]
-        print(f"| {r['framework']} | {r['model']} | " + " | ".join(f"{test[k]:.4f}" if k in test else "" for k in keys)
-              + f" | {r['fit_seconds']} | {r['epochs']} |")  # fmt: skip
+        print(
+            f"| {r['framework']} | {r['model']} | "
+            + " | ".join(f"{test[k]:.4f}" if k in test else "" for k in keys)
+            + f" | {r['fit_seconds']} | {r['epochs']} |"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"seed": args.seed, "split": sizes, "results": results}, indent=1))
 

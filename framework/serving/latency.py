@@ -48,6 +48,10 @@ def row_scoring_latency(model: torch.nn.Module, table: TensorTable, case: DictCo
     stats = measure_latency(request, int(case.serving.latency_requests))
     budget = float(case.design.latency_budget_ms)
     return {
-        **stats, "candidates_per_request": k, "budget_ms": budget, "within_budget": stats["p99_ms"] <= budget,
-        "device": "cpu", "threads": torch.get_num_threads(),
-    }  # fmt: skip
+        **stats,
+        "candidates_per_request": k,
+        "budget_ms": budget,
+        "within_budget": stats["p99_ms"] <= budget,
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+    }

@@ -28,11 +28,14 @@ class TaskKind:
 KINDS: dict[str, TaskKind] = {
     "ctr": TaskKind("framework.tasks.ctr.recipe", "RawTable", "rows of a click log"),
     "two_stage": TaskKind(
-        "framework.tasks.two_stage.recipe", "InteractionTable", "user-item interactions",
-        config="framework.tasks.two_stage.config", nodes=("retrieval", "index", "ranker", "ranking"),
+        "framework.tasks.two_stage.recipe",
+        "InteractionTable",
+        "user-item interactions",
+        config="framework.tasks.two_stage.config",
+        nodes=("retrieval", "index", "ranker", "ranking"),
         dataset_keys=("split_strategy", "positive_threshold"),
     ),
-}  # fmt: skip
+}
 
 
 def kind_of_node(node: str) -> str | None:

@@ -13,8 +13,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-PACKAGES = ("mlsd", "torch", "lightning", "torchmetrics", "polars", "numpy", "hydra-core", "omegaconf",
-            "wandb", "optuna", "faiss-cpu")  # fmt: skip
+PACKAGES = (
+    "mlsd",
+    "torch",
+    "lightning",
+    "torchmetrics",
+    "polars",
+    "numpy",
+    "hydra-core",
+    "omegaconf",
+    "wandb",
+    "optuna",
+    "faiss-cpu",
+)
 
 
 @contextlib.contextmanager

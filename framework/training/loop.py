@@ -1,7 +1,7 @@
 """Fit and test one LightningModule the way every run does: checkpoints, resume, trackers, callbacks.
 
 A case's recipe (`framework.tasks.<task>.run_case`) builds its data, model and task, then calls
-`fit_and_test` once per trained stage (a retrieval case trains a candidate generator, then a ranker).
+`fit_and_test` once per trained stage (a two_stage case trains a candidate generator, then a ranker).
 """
 
 from __future__ import annotations
@@ -79,18 +79,24 @@ def fit_and_test(
     mode = mode or str(cfg.eval.mode)
     ckpt_dir = ctx.run_dir / "checkpoints" / stage if stage else ctx.run_dir / "checkpoints"
     best_ckpt = L.callbacks.ModelCheckpoint(
-        dirpath=ckpt_dir, filename="best-epoch{epoch:02d}", auto_insert_metric_name=False,
-        monitor=monitor, mode=mode, save_top_k=cfg.checkpoint.save_top_k,
-    )  # fmt: skip
+        dirpath=ckpt_dir,
+        filename="best-epoch{epoch:02d}",
+        auto_insert_metric_name=False,
+        monitor=monitor,
+        mode=mode,
+        save_top_k=cfg.checkpoint.save_top_k,
+    )
     # last.ckpt after every epoch (Lightning's own save_last follows new bests only): what resume=true loads.
     last = [L.callbacks.ModelCheckpoint(dirpath=ckpt_dir, filename="last", enable_version_counter=False)]
     if cfg.checkpoint.every_n_train_steps:
         last.append(
             L.callbacks.ModelCheckpoint(
-                dirpath=ckpt_dir, filename="last", enable_version_counter=False,
+                dirpath=ckpt_dir,
+                filename="last",
+                enable_version_counter=False,
                 every_n_train_steps=cfg.checkpoint.every_n_train_steps,
             )
-        )  # fmt: skip
+        )
     prefix = monitor.rsplit("/", 1)[0] + "/"
     throughput, history = ThroughputMonitor(), (MetricHistory() if prefix == "val/" else _StageHistory(prefix))
     # Extra callbacks (a sweep's pruner) follow the run's objective: only the stage that logs it gets them.
@@ -106,9 +112,13 @@ def fit_and_test(
         trainer_args["max_epochs"] = max_epochs
     trainer = L.Trainer(
         **trainer_args,
-        default_root_dir=str(ctx.run_dir), logger=ctx.loggers or False, callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, enable_model_summary=False,
-    )  # fmt: skip
+        default_root_dir=str(ctx.run_dir),
+        logger=ctx.loggers or False,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        use_distributed_sampler=False,
+        enable_model_summary=False,
+    )
     resume_from = ckpt_dir / "last.ckpt"
     with ctx.timer(f"fit{'_' + stage if stage else ''}"):
         trainer.fit(task, datamodule=data, ckpt_path=str(resume_from) if ctx.resume and resume_from.exists() else None)

@@ -22,6 +22,4 @@ def split_metrics(
 
 def log_train_loss(module: L.LightningModule, loss: torch.Tensor, batch_size: int, prefix: str = "") -> None:
     module.log(f"{prefix}train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=batch_size)
-    module.log(
-        f"{prefix}train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size
-    )
+    module.log(f"{prefix}train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)

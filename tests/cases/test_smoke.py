@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 
 from framework.config_dir import CONF_DIR
 from framework.signatures import read_signature
-from tests.conftest import FAST, read_run, run_cli
 from tests.configs.test_configs import compose_run
+from tests.conftest import FAST, read_run, run_cli
 
 
 def _case_kind(case: str) -> str:

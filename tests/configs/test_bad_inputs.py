@@ -123,6 +123,6 @@ def test_a_data_error_comes_before_any_tracker(tmp_path: Path, capsys) -> None:
     out, err = capsys.readouterr()
     assert code == 2
     assert "Objective" in out  # the design card
-    assert [line for line in err.splitlines() if line.strip()][0].startswith("data error:")
+    assert next(line for line in err.splitlines() if line.strip()).startswith("data error:")
     assert not (run_dir / "wandb").exists() and not (run_dir / "wandb_id.txt").exists()
     assert read_run(run_dir)["status"] == "failed"

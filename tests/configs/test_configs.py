@@ -11,12 +11,12 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from framework.checks import INJECTED
 from framework.config_dir import CONF_DIR
 from framework.data.tabular.features import Feature, FeatureSpec
-from framework.checks import INJECTED
 from framework.schema import TrainerConfig
-from framework.validation import validate, validate_targets
 from framework.signatures import read_signature
+from framework.validation import validate, validate_targets
 
 CASES = sorted(p.stem for p in (CONF_DIR / "case").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))

@@ -10,8 +10,15 @@ from pathlib import Path
 
 from tests.conftest import FAST, ROOT, read_run, run_cli
 
-SMALL = ("dataset.max_rows=8000", "dataset.batch_size=256", "trainer.max_epochs=2", "model.dropout=0.2",
-         "logger=none", "trainer.enable_progress_bar=false", "early_stopping=null")  # fmt: skip
+SMALL = (
+    "dataset.max_rows=8000",
+    "dataset.batch_size=256",
+    "trainer.max_epochs=2",
+    "model.dropout=0.2",
+    "logger=none",
+    "trainer.enable_progress_bar=false",
+    "early_stopping=null",
+)
 
 
 def _metrics(run_dir: Path) -> dict[str, float]:
@@ -76,8 +83,12 @@ def test_a_wandb_run_prints_no_deprecation_of_the_anonymous_setting(tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if k != "WANDB_SILENT"}
     done = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), *FAST, "logger.kind=wandb", f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "anonymous" not in (done.stdout + done.stderr).lower()
 

@@ -16,8 +16,15 @@ from tests.conftest import ROOT, read_run, run_cli, run_subprocess
 
 pytestmark = pytest.mark.slow
 
-RESUMABLE = ("dataset.max_rows=60000", "dataset.batch_size=512", "trainer.max_epochs=4", "model.dropout=0.2",
-             "logger=csv", "trainer.enable_progress_bar=false", "early_stopping=null")  # fmt: skip
+RESUMABLE = (
+    "dataset.max_rows=60000",
+    "dataset.batch_size=512",
+    "trainer.max_epochs=4",
+    "model.dropout=0.2",
+    "logger=csv",
+    "trainer.enable_progress_bar=false",
+    "early_stopping=null",
+)
 
 
 def _last_epoch(ckpt: Path) -> int:
@@ -51,8 +58,13 @@ def test_kill_9_between_epochs_then_resume_gives_the_uninterrupted_metrics(tmp_p
 
 
 def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path: Path) -> None:
-    common = ("dataset.max_rows=20000", "dataset.batch_size=1024", "trainer.max_epochs=2", "early_stopping=null",
-              "trainer.enable_progress_bar=false")  # fmt: skip
+    common = (
+        "dataset.max_rows=20000",
+        "dataset.batch_size=1024",
+        "trainer.max_epochs=2",
+        "early_stopping=null",
+        "trainer.enable_progress_bar=false",
+    )
     ddp = run_subprocess(*common, "hardware=ddp_cpu", "logger.kind=wandb", f"hydra.run.dir={tmp_path / 'ddp'}")
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert run_cli(*common, "logger=none", f"hydra.run.dir={tmp_path / 'one'}") == 0

@@ -44,8 +44,10 @@ def test_no_import_circle_among_framework_modules() -> None:
     # A package's __init__ is where its package is imported from: importing framework.x.y runs framework.x
     # first, so an edge into a submodule is also one into its packages' __init__ files.
     graph = _graph()
-    edges = {a: {p for b in targets for p in ({b} | _packages_of(b)) if p in graph and p != a} for a, targets in
-             graph.items()}  # fmt: skip
+    edges = {
+        a: {p for b in targets for p in ({b} | _packages_of(b)) if p in graph and p != a}
+        for a, targets in graph.items()
+    }
     state: dict[str, int] = {}
     path: list[str] = []
 

@@ -22,8 +22,14 @@ def test_dense_step_equals_torch_adam(decoupled, reference) -> None:
     torch.manual_seed(0)
     start = [torch.randn(4, 3), torch.randn(5)]
     grads = [[torch.randn(4, 3), torch.randn(5)] for _ in range(6)]
-    ours = _train(LazyAdam, [p.clone().requires_grad_() for p in start], grads, lr=0.01, weight_decay=0.1,
-                  decoupled_weight_decay=decoupled)  # fmt: skip
+    ours = _train(
+        LazyAdam,
+        [p.clone().requires_grad_() for p in start],
+        grads,
+        lr=0.01,
+        weight_decay=0.1,
+        decoupled_weight_decay=decoupled,
+    )
     theirs = _train(reference, [p.clone().requires_grad_() for p in start], grads, lr=0.01, weight_decay=0.1)
     for a, b in zip(ours, theirs, strict=True):
         assert torch.allclose(a, b, atol=1e-6)

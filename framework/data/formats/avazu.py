@@ -13,10 +13,31 @@ from framework.errors import DataError
 
 LABEL = "click"
 COLUMNS = [
-    "id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain", "site_category", "app_id",
-    "app_domain", "app_category", "device_id", "device_ip", "device_model", "device_type",
-    "device_conn_type", "C14", "C15", "C16", "C17", "C18", "C19", "C20", "C21",
-]  # fmt: skip
+    "id",
+    "click",
+    "hour",
+    "C1",
+    "banner_pos",
+    "site_id",
+    "site_domain",
+    "site_category",
+    "app_id",
+    "app_domain",
+    "app_category",
+    "device_id",
+    "device_ip",
+    "device_model",
+    "device_type",
+    "device_conn_type",
+    "C14",
+    "C15",
+    "C16",
+    "C17",
+    "C18",
+    "C19",
+    "C20",
+    "C21",
+]
 CATEGORICAL = [c for c in COLUMNS if c not in ("id", "click", "hour")] + ["hour_of_day", "weekday"]
 
 

@@ -20,9 +20,26 @@ from framework.data.tabular.table import read_head, split_fields, to_int
 from framework.errors import DataError
 
 GENRES_100K = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 GENRES_1M = GENRES_100K[1:]  # the 1M genre list has no "unknown"
 # ML-1M codes age in these buckets; ML-100K ages (exact years) are bucketed the same way.
 AGE_BUCKETS = (1, 18, 25, 35, 45, 50, 56)

@@ -41,8 +41,15 @@ from framework.errors import DataError
 SPLITS = ("train", "valid", "test")
 # Dataset keys the data module uses; every other key is a parameter of the source (`_target_`).
 _NOT_SOURCE_ARGS = {
-    "_target_", "name", "split", "split_strategy", "positive_threshold", "batch_size", "eval_batch_size", "cache",
-}  # fmt: skip
+    "_target_",
+    "name",
+    "split",
+    "split_strategy",
+    "positive_threshold",
+    "batch_size",
+    "eval_batch_size",
+    "cache",
+}
 _ARRAYS = ("user", "item", "timestamp", "part", "user_cat", "user_num", "item_cat", "item_num", "item_tags")
 
 
@@ -59,8 +66,9 @@ class InteractionDataModule(L.LightningDataModule):
     # -- build or load -------------------------------------------------------------------------------
     def prepare(self) -> InteractionSpec:
         start = time.perf_counter()
-        key = cache.cache_key(self.cfg, [interactions_module.__name__, splits_module.__name__, __name__],
-                              {"seed": self.seed})  # the seed drives the split
+        key = cache.cache_key(
+            self.cfg, [interactions_module.__name__, splits_module.__name__, __name__], {"seed": self.seed}
+        )  # the seed drives the split
         entry = cache.entry_path(self.cache_dir, self.cfg, key)
         if self.cfg.cache and cache.is_stored(entry):
             arrays, meta = cache.load(entry, _ARRAYS)
@@ -95,14 +103,23 @@ class InteractionDataModule(L.LightningDataModule):
                 f"Use more data (dataset.max_rows) or another dataset.split / dataset.split_strategy."
             )
         arrays = {
-            "user": encoded.user, "item": encoded.item, "timestamp": encoded.timestamp, "part": part,
-            "user_cat": encoded.users.categorical, "user_num": encoded.users.numeric,
-            "item_cat": encoded.items.categorical, "item_num": encoded.items.numeric, "item_tags": encoded.item_tags,
-        }  # fmt: skip
+            "user": encoded.user,
+            "item": encoded.item,
+            "timestamp": encoded.timestamp,
+            "part": part,
+            "user_cat": encoded.users.categorical,
+            "user_num": encoded.users.numeric,
+            "item_cat": encoded.items.categorical,
+            "item_num": encoded.items.numeric,
+            "item_tags": encoded.item_tags,
+        }
         info = {
-            **encoded.info, "source": table.source, "split_strategy": strategy, "rows": sizes,
+            **encoded.info,
+            "source": table.source,
+            "split_strategy": strategy,
+            "rows": sizes,
             "read_seconds": round(read_seconds, 3),
-        }  # fmt: skip
+        }
         return arrays, {"spec": encoded.spec.to_dict(), "info": info}
 
     def _index(self, arrays: dict[str, np.ndarray], spec: InteractionSpec) -> None:

@@ -25,11 +25,61 @@ NUMERIC = [f"I{i}" for i in range(1, 14)]
 CATEGORICAL = [f"C{i}" for i in range(1, 27)]
 # Distinct ids per field (before drift adds new ones), mixed like Criteo's: a few tiny fields, many large.
 CARDINALITIES = (
-    1400, 550, 300000, 120000, 280, 20, 12000, 600, 3, 90000, 5000, 250000, 3100,
-    26, 10000, 200000, 10, 4500, 2000, 4, 220000, 15, 15, 40000, 80, 35000,
-)  # fmt: skip
-ZIPF = (1.2, 1.1, 1.05, 1.1, 1.3, 1.2, 1.1, 1.2, 1.5, 1.05, 1.1, 1.05, 1.2,
-        1.3, 1.1, 1.05, 1.4, 1.1, 1.2, 1.5, 1.05, 1.3, 1.3, 1.1, 1.2, 1.1)  # fmt: skip
+    1400,
+    550,
+    300000,
+    120000,
+    280,
+    20,
+    12000,
+    600,
+    3,
+    90000,
+    5000,
+    250000,
+    3100,
+    26,
+    10000,
+    200000,
+    10,
+    4500,
+    2000,
+    4,
+    220000,
+    15,
+    15,
+    40000,
+    80,
+    35000,
+)
+ZIPF = (
+    1.2,
+    1.1,
+    1.05,
+    1.1,
+    1.3,
+    1.2,
+    1.1,
+    1.2,
+    1.5,
+    1.05,
+    1.1,
+    1.05,
+    1.2,
+    1.3,
+    1.1,
+    1.05,
+    1.4,
+    1.1,
+    1.2,
+    1.5,
+    1.05,
+    1.3,
+    1.3,
+    1.1,
+    1.2,
+    1.1,
+)
 CAT_MISSING = (
     0,
     0,
@@ -150,8 +200,14 @@ def _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effec
     numeric -= 0.35 * _zscore(logs[:, 4]) ** 2  # U-shaped: linear models cannot fit it
     numeric_x_cat = 0.3 * _zscore(logs[:, 2]) * id_effects(5, 1, 1.0, salt=1)[ids[:, 5], 0]
     daily = 0.25 * np.sin(2 * np.pi * DAYS * t)  # a daily cycle of the base rate
-    return {"first_order": first, "pairwise": pairs, "triple": triple, "numeric": numeric,
-            "numeric_x_categorical": numeric_x_cat, "daily_cycle": daily}  # fmt: skip
+    return {
+        "first_order": first,
+        "pairwise": pairs,
+        "triple": triple,
+        "numeric": numeric,
+        "numeric_x_categorical": numeric_x_cat,
+        "daily_cycle": daily,
+    }
 
 
 def _calibrate(logit: np.ndarray, target: float) -> float:

@@ -23,9 +23,25 @@ import polars as pl
 from framework.data.interactions.table import InteractionTable
 
 TOPICS = [
-    "music", "gaming", "news", "sports", "comedy", "education", "science", "cooking", "travel",
-    "fashion", "tech", "film", "animals", "fitness", "diy", "kids", "finance", "history",
-]  # fmt: skip
+    "music",
+    "gaming",
+    "news",
+    "sports",
+    "comedy",
+    "education",
+    "science",
+    "cooking",
+    "travel",
+    "fashion",
+    "tech",
+    "film",
+    "animals",
+    "fitness",
+    "diy",
+    "kids",
+    "finance",
+    "history",
+]
 AGE_BUCKETS = ["13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 COUNTRIES = [f"c{i:02d}" for i in range(12)]
 DEVICES = ["mobile", "desktop", "tv"]

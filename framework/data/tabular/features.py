@@ -100,12 +100,13 @@ class TabularEncoder:
             }
         else:
             vocab_plans = [
-                train.group_by(c).len()
+                train.group_by(c)
+                .len()
                 .filter(pl.col(c).is_not_null() & (pl.col("len") >= self.min_count))
                 .sort(["len", c], descending=[True, False])  # ties broken by value: deterministic ids
                 .select(pl.col(c), pl.int_range(FIRST_ID, pl.len() + FIRST_ID, dtype=pl.Int32).alias("id"))
                 for c in table.categorical
-            ]  # fmt: skip
+            ]
             self.vocabularies = dict(zip(table.categorical, pl.collect_all(vocab_plans), strict=True))
         numeric = [self._numeric_expr(c) for c in table.numeric]
         if numeric:

@@ -111,8 +111,15 @@ def read_delimited(
     if data.count(separator.encode()) == (len(names) - 1) * n_lines:
         schema = {c: pl.Int64 if c in int_columns else pl.String for c in names}
         try:
-            frame = pl.read_csv(data, separator=separator, has_header=False, new_columns=names, schema=schema,
-                                quote_char=None, encoding="utf8-lossy")  # fmt: skip
+            frame = pl.read_csv(
+                data,
+                separator=separator,
+                has_header=False,
+                new_columns=names,
+                schema=schema,
+                quote_char=None,
+                encoding="utf8-lossy",
+            )
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
             frame = None  # the strict path below finds the line and column
         if frame is not None and frame.height == n_lines:

@@ -34,13 +34,17 @@ class RankerFeatures(nn.Module):
         tags = data.item_tags.float()
         profile = torch.zeros(spec.n_users, tags.shape[1]).index_add_(0, train_user, tags[train_item])
         for name, tensor in (
-            ("user_cat", user_cat), ("user_num", torch.from_numpy(data.users.numeric)),
-            ("item_cat", torch.from_numpy(data.items.categorical)), ("item_num", torch.from_numpy(data.items.numeric)),
-            ("user_profile", F.normalize(profile, dim=1)), ("item_genres", F.normalize(tags, dim=1)),
+            ("user_cat", user_cat),
+            ("user_num", torch.from_numpy(data.users.numeric)),
+            ("item_cat", torch.from_numpy(data.items.categorical)),
+            ("item_num", torch.from_numpy(data.items.numeric)),
+            ("user_profile", F.normalize(profile, dim=1)),
+            ("item_genres", F.normalize(tags, dim=1)),
             ("item_popularity", torch.log1p(data.item_counts.float())),
             ("user_activity", torch.log1p(data.user_counts.float())),
-            ("mean", torch.zeros(len(CROSS))), ("std", torch.ones(len(CROSS))),
-        ):  # fmt: skip
+            ("mean", torch.zeros(len(CROSS))),
+            ("std", torch.ones(len(CROSS))),
+        ):
             self.register_buffer(name, tensor, persistent=name in ("mean", "std"))
         u, i = spec.user.categorical[1:], spec.item.categorical
         self.spec = FeatureSpec(
@@ -61,11 +65,15 @@ class RankerFeatures(nn.Module):
         affinity = (self.user_profile[users] * self.item_genres[items]).sum(1)
         return torch.stack(
             [
-                scores, scores - top, torch.log1p(ranks.float()), self.item_popularity[items],
-                self.user_activity[users], affinity,
+                scores,
+                scores - top,
+                torch.log1p(ranks.float()),
+                self.item_popularity[items],
+                self.user_activity[users],
+                affinity,
             ],
             dim=1,
-        )  # fmt: skip
+        )
 
     def fit(
         self, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor, top: torch.Tensor, ranks: torch.Tensor

@@ -29,9 +29,12 @@ def rerank(
     n_users, k = items.shape
     ranks = torch.arange(k, device=items.device)[None, :].expand(n_users, k)
     categorical, numeric = features.rows(
-        users[:, None].expand(n_users, k).flatten(), items.flatten(), scores.flatten(),
-        scores[:, :1].expand(n_users, k).flatten(), ranks.flatten(),
-    )  # fmt: skip
+        users[:, None].expand(n_users, k).flatten(),
+        items.flatten(),
+        scores.flatten(),
+        scores[:, :1].expand(n_users, k).flatten(),
+        ranks.flatten(),
+    )
     logits = model(categorical, numeric).view(n_users, k).float().masked_fill(items < 0, float("-inf"))
     return logits, torch.argsort(logits, dim=1, descending=True, stable=True)
 

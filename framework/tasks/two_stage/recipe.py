@@ -42,22 +42,27 @@ def _stage_metrics(result: StageResult, prefix: str) -> dict[str, float]:
 
 def _stage_record(result: StageResult) -> dict[str, Any]:
     return {
-        "epochs": result.epochs, "samples_per_s": result.samples_per_s, "best_checkpoint": result.best_checkpoint,
+        "epochs": result.epochs,
+        "samples_per_s": result.samples_per_s,
+        "best_checkpoint": result.best_checkpoint,
         "history": result.history,
-    }  # fmt: skip
+    }
 
 
 def _train_retrieval(ctx: RunContext, data: InteractionDataModule) -> tuple[RetrievalTask, StageResult]:
     cfg = ctx.cfg
     r = cfg.retrieval
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec)
-    objective = Objective(
-        r.loss, r.negatives, r.num_negatives, r.logq_correction, r.temperature, r.embedding_l2
-    )  # fmt: skip
+    objective = Objective(r.loss, r.negatives, r.num_negatives, r.logq_correction, r.temperature, r.embedding_l2)
     task = RetrievalTask(
-        model, build_metrics(r.eval), data, objective, **optimizer_factories(cfg.optim),
-        monitor=f"{PREFIX}val/{r.eval.monitor}", sparse_embeddings=sparse_embeddings(cfg),
-    )  # fmt: skip
+        model,
+        build_metrics(r.eval),
+        data,
+        objective,
+        **optimizer_factories(cfg.optim),
+        monitor=f"{PREFIX}val/{r.eval.monitor}",
+        sparse_embeddings=sparse_embeddings(cfg),
+    )
     result = fit_and_test(ctx, task, data, stage="retrieval", monitor=f"{PREFIX}val/{r.eval.monitor}", mode=r.eval.mode)
     return task, result
 
@@ -67,9 +72,15 @@ def _train_ranker(
 ) -> tuple[RankerTask, RerankDataModule, StageResult]:
     cfg = ctx.cfg
     rerank_data = RerankDataModule(
-        candidates["valid"], data.sets["valid"], candidates["test"], data.sets["test"],
-        cfg.ranking.val_fraction, cfg.ranking.batch_size, cfg.dataset.eval_batch_size, cfg.seed,
-    )  # fmt: skip
+        candidates["valid"],
+        data.sets["valid"],
+        candidates["test"],
+        data.sets["test"],
+        cfg.ranking.val_fraction,
+        cfg.ranking.batch_size,
+        cfg.dataset.eval_batch_size,
+        cfg.seed,
+    )
     train = rerank_data.tables["train"].tensors
     features.fit(train["user"], train["item"], train["score"], train["top_score"], train["rank"])
     ranker = instantiate(cfg.ranker, _partial_=True, _convert_="all")(feature_spec=features.spec)

@@ -31,9 +31,11 @@ def print_two_stage_report(cfg: DictConfig, record: dict[str, Any], k: int) -> N
     console.print(
         _metric_table(
             "stage 1 · retrieval, full ranking over all items (seen items excluded)",
-            [("val (best epoch)", "retrieval/val/"), ("test (best ckpt)", "retrieval/test/")], stage1, m,
+            [("val (best epoch)", "retrieval/val/"), ("test (best ckpt)", "retrieval/test/")],
+            stage1,
+            m,
         )
-    )  # fmt: skip
+    )
     console.print(
         f"index recall@{k} against exact search: {m[f'index/recall@{k}']:.4f}   ·   "
         f"stage-1 recall@{k} (candidates passed to stage 2): valid {m[f'candidates/valid/recall@{k}']:.4f}, "
@@ -41,16 +43,22 @@ def print_two_stage_report(cfg: DictConfig, record: dict[str, Any], k: int) -> N
     )
     final = [str(n) for n in cfg.eval.metrics]
     columns = [("stage-1 order (test)", "candidates/test/"), ("final val", "val/"), ("final test", "test/")]
-    console.print(_metric_table(f"final lists · {'re-ranked by ' + ranker if ranker != 'none' else 'stage-1 order'}",
-                                columns, final, m))  # fmt: skip
+    console.print(
+        _metric_table(
+            f"final lists · {'re-ranked by ' + ranker if ranker != 'none' else 'stage-1 order'}", columns, final, m
+        )
+    )
     s = record["serving"]
     latency = Table(
         title=f"latency per request (CPU, {s['threads']} threads, {s['requests']} requests)", title_justify="left"
     )
     for column in ("stage", "p50 ms", "p99 ms"):
         latency.add_column(column, justify="right" if column != "stage" else "left")
-    latency.add_row(f"1 · retrieve {k} of {record['index']['items']} ({index})", f"{s['stage1']['p50_ms']:.3f}",
-                    f"{s['stage1']['p99_ms']:.3f}")  # fmt: skip
+    latency.add_row(
+        f"1 · retrieve {k} of {record['index']['items']} ({index})",
+        f"{s['stage1']['p50_ms']:.3f}",
+        f"{s['stage1']['p99_ms']:.3f}",
+    )
     if "stage2" in s:
         latency.add_row(
             f"2 · rank {k} candidates ({ranker})", f"{s['stage2']['p50_ms']:.3f}", f"{s['stage2']['p99_ms']:.3f}"

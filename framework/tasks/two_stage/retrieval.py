@@ -67,9 +67,11 @@ class RetrievalTask(L.LightningModule):
         self.top_k = max_k(metrics)
         # Feature tables: buffers, so they follow the module to its device; not saved in checkpoints.
         for name, array in (
-            ("user_cat", data.users.categorical), ("user_num", data.users.numeric),
-            ("item_cat", data.items.categorical), ("item_num", data.items.numeric),
-        ):  # fmt: skip
+            ("user_cat", data.users.categorical),
+            ("user_num", data.users.numeric),
+            ("item_cat", data.items.categorical),
+            ("item_num", data.items.numeric),
+        ):
             self.register_buffer(name, torch.from_numpy(array), persistent=False)
         self.register_buffer("item_tags", data.item_tags, persistent=False)
         self.history = {split: data.history(split) for split in ("valid", "test")}

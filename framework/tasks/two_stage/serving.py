@@ -54,7 +54,14 @@ def two_stage_latency(
     total = measure_latency(lambda i: stage2(i, stage1(i)), n_requests)
     budget = float(case.design.latency_budget_ms)
     return {
-        **out, "p50_ms": total["p50_ms"], "p99_ms": total["p99_ms"], "mean_ms": total["mean_ms"],
-        "requests": n_requests, "candidates_per_request": k, "budget_ms": budget,
-        "within_budget": total["p99_ms"] <= budget, "device": "cpu", "threads": torch.get_num_threads(),
-    }  # fmt: skip
+        **out,
+        "p50_ms": total["p50_ms"],
+        "p99_ms": total["p99_ms"],
+        "mean_ms": total["mean_ms"],
+        "requests": n_requests,
+        "candidates_per_request": k,
+        "budget_ms": budget,
+        "within_budget": total["p99_ms"] <= budget,
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+    }

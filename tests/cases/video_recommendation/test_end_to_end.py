@@ -25,9 +25,20 @@ def test_tiny_two_stage_run(tmp_path: Path, capsys) -> None:
     m = record["metrics"]
     assert record["status"] == "finished" and record["objective"]["metric"] == "val/ndcg@10"
     assert record["objective"]["value"] == m["val/ndcg@10"]
-    keys = ["retrieval/val/ndcg@20", "retrieval/test/recall@20", "retrieval/test/coverage@20", "index/recall@100",
-            "candidates/test/recall@100", "candidates/test/ndcg@10", "test/ndcg@10", "test/map@10",
-            "test/diversity@10", "serving/stage1_p99_ms", "serving/stage2_p99_ms", "serving/p99_ms"]  # fmt: skip
+    keys = [
+        "retrieval/val/ndcg@20",
+        "retrieval/test/recall@20",
+        "retrieval/test/coverage@20",
+        "index/recall@100",
+        "candidates/test/recall@100",
+        "candidates/test/ndcg@10",
+        "test/ndcg@10",
+        "test/map@10",
+        "test/diversity@10",
+        "serving/stage1_p99_ms",
+        "serving/stage2_p99_ms",
+        "serving/p99_ms",
+    ]
     for key in keys:
         assert key in m, key
         assert 0.0 <= m[key] < 1e4, key
@@ -109,8 +120,15 @@ def test_two_tower_learns_the_planted_tastes(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_movielens_100k_two_stage_on_the_real_files(tmp_path: Path, capsys) -> None:
     folder = shared_file("movielens-100k/u.data").parent
-    args = ("case=video_recommendation", "dataset=movielens_100k", f"dataset.path={folder}", "logger=none",
-            "trainer.enable_progress_bar=false", "trainer.max_epochs=5", "ranking.max_epochs=2")  # fmt: skip
+    args = (
+        "case=video_recommendation",
+        "dataset=movielens_100k",
+        f"dataset.path={folder}",
+        "logger=none",
+        "trainer.enable_progress_bar=false",
+        "trainer.max_epochs=5",
+        "ranking.max_epochs=2",
+    )
     assert run_cli(*args, f"hydra.run.dir={tmp_path}") == 0
     assert "two-stage report" in capsys.readouterr().out
     record = read_run(tmp_path)

@@ -67,8 +67,9 @@ def test_hand_computed_values(metric, expected: float) -> None:
 
 def test_diversity_is_the_mean_pairwise_cosine_distance() -> None:
     vectors = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
-    lists = RankedLists(torch.tensor([[0, 1, 2], [0, 3, 3]]), torch.zeros(2, 3, dtype=torch.bool),
-                        torch.tensor([1, 1]), 4, vectors)  # fmt: skip
+    lists = RankedLists(
+        torch.tensor([[0, 1, 2], [0, 3, 3]]), torch.zeros(2, 3, dtype=torch.bool), torch.tensor([1, 1]), 4, vectors
+    )
     c = 1 / math.sqrt(2)  # cos(45°)
     first = 1 - (0 + c + c) / 3  # pairs (0,1) (0,2) (1,2)
     second = 1 - 1.0  # identical directions

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from framework.data.tabular.features import Feature, FeatureSpec
 from framework.data.interactions.table import EntityFeatures, InteractionSpec, UserItemSets
+from framework.data.tabular.features import Feature, FeatureSpec
 from framework.models.retrieval.mf import MF
 from framework.serving.index import (
     ExactIndex,
@@ -89,9 +89,11 @@ def test_ivf_caps_cells_for_a_small_catalogue() -> None:
 def test_retriever_drops_seen_items_and_keeps_index_order() -> None:
     n_users, n_items = 5, 30
     spec = InteractionSpec(
-        n_users, n_items, FeatureSpec((Feature("user_id", "categorical", n_users),), ""),
+        n_users,
+        n_items,
+        FeatureSpec((Feature("user_id", "categorical", n_users),), ""),
         FeatureSpec((Feature("item_id", "categorical", n_items),), ""),
-    )  # fmt: skip
+    )
     torch.manual_seed(0)
     model = MF(spec, embedding_dim=8)
     users = EntityFeatures(np.arange(n_users)[:, None], np.zeros((n_users, 0), np.float32))

@@ -17,10 +17,20 @@ from framework.errors import DataError
 
 def dataset_cfg(**extra):
     base = {
-        "_target_": "framework.data.synthetic.watch_log.generate", "name": "watch_log_synthetic", "n_users": 300,
-        "n_items": 200, "interactions_per_user": 20, "seed": 1, "max_rows": None, "positive_threshold": 0.5,
-        "split_strategy": "random", "split": [0.8, 0.1, 0.1], "batch_size": 64, "eval_batch_size": 64, "cache": True,
-    }  # fmt: skip
+        "_target_": "framework.data.synthetic.watch_log.generate",
+        "name": "watch_log_synthetic",
+        "n_users": 300,
+        "n_items": 200,
+        "interactions_per_user": 20,
+        "seed": 1,
+        "max_rows": None,
+        "positive_threshold": 0.5,
+        "split_strategy": "random",
+        "split": [0.8, 0.1, 0.1],
+        "batch_size": 64,
+        "eval_batch_size": 64,
+        "cache": True,
+    }
     return OmegaConf.create({**base, **extra})
 
 
@@ -62,9 +72,12 @@ def _zip(tmp_path: Path, members: dict[str, bytes]) -> Path:
 def _register(monkeypatch, archive: Path, md5: str | None = None) -> None:
     data = archive.read_bytes()
     spec = download.Archive(
-        url=archive.as_uri(), md5=md5 or hashlib.md5(data).hexdigest(), sha256=hashlib.sha256(data).hexdigest(),
-        folder="ml-tiny", files=("u.data",),
-    )  # fmt: skip
+        url=archive.as_uri(),
+        md5=md5 or hashlib.md5(data).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+        folder="ml-tiny",
+        files=("u.data",),
+    )
     monkeypatch.setitem(download.ARCHIVES, "tiny", spec)
 
 

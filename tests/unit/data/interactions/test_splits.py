@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from framework.data.interactions.table import InteractionTable, encode_interactions
 from framework.data.interactions.splits import TEST, TRAIN, VALID, ratio_counts, split_interactions
+from framework.data.interactions.table import InteractionTable, encode_interactions
 
 
 def log(n_users: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,10 +73,17 @@ def test_temporal_split_cuts_once_in_time() -> None:
 def table(rows: list[tuple[int, int, int, float]]) -> InteractionTable:
     frame = pl.DataFrame(rows, schema=["user", "item", "timestamp", "strength"], orient="row")
     return InteractionTable(
-        interactions=frame, users=pl.DataFrame({"user": [1, 2, 3], "age": ["a", "b", None]}),
-        items=pl.DataFrame({"item": [10, 20, 30], "genre_x": [1, 0, 1]}), user_categorical=["age"], user_numeric=[],
-        item_categorical=[], item_numeric=[], item_tags=["genre_x"], strength="rating", source="test",
-    )  # fmt: skip
+        interactions=frame,
+        users=pl.DataFrame({"user": [1, 2, 3], "age": ["a", "b", None]}),
+        items=pl.DataFrame({"item": [10, 20, 30], "genre_x": [1, 0, 1]}),
+        user_categorical=["age"],
+        user_numeric=[],
+        item_categorical=[],
+        item_numeric=[],
+        item_tags=["genre_x"],
+        strength="rating",
+        source="test",
+    )
 
 
 def test_a_pair_counts_once_and_threshold_keeps_positives() -> None:
