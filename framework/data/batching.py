@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 Index = slice | torch.Tensor
 
@@ -82,11 +82,20 @@ class RowBatchSampler(Sampler[Index]):
                 yield slice(start + (stop - start) * b // n_batches, start + (stop - start) * (b + 1) // n_batches)
 
 
+class OrderedRowBatchSampler(RowBatchSampler, SequentialSampler):
+    """An unshuffled RowBatchSampler that is also a SequentialSampler: with `overfit_batches`, Lightning
+    replaces every loader's sampler that is not one by a per-row sampler, whose single rows our batches
+    cannot use."""
+
+
 def batch_loader(
     table: TensorTable, batch_size: int, shuffle: bool, seed: int, trainer: Any = None, pin_memory: bool = False
 ) -> DataLoader:
     """A DataLoader that yields whole batches of `table` (slices or gathered rows), sharded for the
-    trainer's rank when there is one; what every data module's *_dataloader returns."""
+    trainer's rank when there is one; what every data module's *_dataloader returns. Overfitting a few
+    batches (trainer.overfit_batches) takes the same first batches every epoch: no shuffling."""
     rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-    sampler = RowBatchSampler(len(table), batch_size, shuffle, seed, rank, world)
+    shuffle = shuffle and not (trainer is not None and getattr(trainer, "overfit_batches", 0))
+    kind = RowBatchSampler if shuffle else OrderedRowBatchSampler
+    sampler = kind(len(table), batch_size, shuffle, seed, rank, world)
     return DataLoader(table, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)
