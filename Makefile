@@ -1,4 +1,5 @@
-# mlsd: `make run` runs the default experiment, `make test` runs the tests. Both set up .venv first.
+# mlsd: `make run` runs the default experiment, `make test-all` every test, `make test` the quick ones.
+# All set up .venv first. `make help` lists the targets; a bare `make` is `make setup`.
 # CPU machines get the CPU build of torch (TORCH_SPEC); on a GPU machine install your CUDA build instead:
 #   make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu126"
 PYTHON ?= python3
@@ -9,7 +10,11 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench
+.DEFAULT_GOAL := setup
+.PHONY: help setup run test test-all lint bench
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +23,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) ## create .venv: torch (TORCH_SPEC), then mlsd (editable) with its dev tools
 
-run: $(STAMP)
+run: $(STAMP) ## the default experiment: python run.py case=ad_click model=dcn, plus ARGS="..."
 	$(PY) run.py case=ad_click model=dcn $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) ## the quick tests: pytest -m "not slow", plus PYTEST_ARGS="..."
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP) ## every test, the slow end-to-end ones too (what CI and .ci/run run)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
+bench: $(STAMP) ## scripts/bench_ctr.py: reading, encoding and training speed, plus ARGS="..."
 	$(PY) scripts/bench_ctr.py $(ARGS)

@@ -48,12 +48,21 @@ class SweepConfig:
     db_backoff_s: float = 1.0
     top_k: int = 5
     plots: bool = True
+    allow_changes: bool = False  # join a study created with another fixed config or search space (see guard)
 
 
 MINIMUM = {
-    "n_trials": 1, "heartbeat_interval": 1, "grace_period": 1, "db_retries": 0, "top_k": 1,
-    "pruner.n_startup_trials": 0, "pruner.n_warmup_steps": 0, "pruner.min_resource": 1,
-    "pruner.reduction_factor": 2, "pruner.max_resource": 1, "sampler.n_startup_trials": 0,
+    "n_trials": 1,
+    "heartbeat_interval": 1,
+    "grace_period": 1,
+    "db_retries": 0,
+    "top_k": 1,
+    "pruner.n_startup_trials": 0,
+    "pruner.n_warmup_steps": 0,
+    "pruner.min_resource": 1,
+    "pruner.reduction_factor": 2,
+    "pruner.max_resource": 1,
+    "sampler.n_startup_trials": 0,
 }
 
 

@@ -36,6 +36,8 @@ class SweepPlan:
     context: dict[str, Any]  # fixed values a parameter's `when` may name: group choices, config values
     tags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the worker should tell the user before starting
+    fixed_config: dict[str, Any] = field(default_factory=dict)  # what every trial shares (framework.sweeps.guard)
+    space: dict[str, str] = field(default_factory=dict)  # the search space, one canonical line per parameter
 
 
 def _group_choices(config: DictConfig) -> dict[str, Any]:
@@ -136,6 +138,7 @@ def make_plan(config: DictConfig, arguments: list[str], group_options: Any) -> S
             f"'_', '.' and '-' (it names the study's folder)."
         )
     study_dir = Path(str(sweep.dir))
+    from framework.sweeps.guard import fixed_config, search_space
     from framework.sweeps.storage import default_url
 
     return SweepPlan(
@@ -150,6 +153,8 @@ def make_plan(config: DictConfig, arguments: list[str], group_options: Any) -> S
         context=context,
         tags=[str(t) for t in config.tags],
         notes=notes,
+        fixed_config=fixed_config(config, ordered_params),
+        space=search_space(ordered_params),
     )
 
 

@@ -25,11 +25,13 @@ from hydra.core.utils import JobStatus
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from optuna.trial import TrialState
 from rich.console import Console
+from rich.markup import escape
 
 from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError
 from framework.sweeps import context, report
 from framework.sweeps.best_config import groups_after_experiment, preset_text
+from framework.sweeps.guard import check_study, listing
 from framework.sweeps.plan import SweepPlan, trial_overrides
 from framework.sweeps.samplers import build_pruner, build_sampler
 from framework.sweeps.space import override_text, stored_value
@@ -37,6 +39,45 @@ from framework.sweeps.storage import RetryingStorage, display_url, is_connection
 from framework.tracking.records import atomic_file, write_json_atomic
 
 COUNTED = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+TRACEBACK_LIMIT = 4000  # characters of a failed trial's traceback kept in the study (a trial attribute)
+HEADER = "Traceback (most recent call last):\n"
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut in the middle to at most `limit` characters (both ends tell: a path's file, an error's start)."""
+    if len(text) <= limit:
+        return text
+    half = max(limit - 5, 0) // 2
+    return f"{text[:half]} ... {text[len(text) - half :]}"[:limit]
+
+
+def bounded_traceback(exc: BaseException, limit: int) -> str:
+    """The traceback of `exc` in at most `limit` characters: the header, the innermost frames that fit
+    (where the error happened), a line counting the outer frames left out, and the exception line.
+
+    Cutting the formatted text from the front would drop the header and, with long checkout paths,
+    all but the last frames; cutting from the back would drop the error itself.
+    """
+    full = "".join(traceback.format_exception(exc))
+    if len(full) <= limit:
+        return full
+    te = traceback.TracebackException.from_exception(exc)
+    chained = te.__cause__ is not None or (te.__context__ is not None and not te.__suppress_context__)
+    error = _shortened("".join(te.format_exception_only()), limit // 2)
+    frames = [te.stack.format_frame_summary(f) for f in te.stack]  # one string each: no "repeated" folding
+    note_room = 120  # the "left out" line
+    budget = limit - len(HEADER) - len(error) - note_room
+    kept: list[str] = []
+    for frame in reversed(frames):
+        if sum(map(len, kept)) + len(frame) > budget:
+            break
+        kept.insert(0, frame)
+    if not kept and frames:  # even the innermost frame is too long: keep it shortened
+        kept = [_shortened(frames[-1], budget - 1).rstrip("\n") + "\n"]
+    left_out = len(frames) - len(kept)
+    note = f"  [{left_out} outer frame{'s' if left_out != 1 else ''} left out to fit {limit} characters"
+    note += ", and the exceptions this one was raised from]\n" if chained else "]\n"
+    return HEADER + note + "".join(kept) + error
 
 
 class TrialFailed(Exception):
@@ -94,6 +135,12 @@ class Worker:
                 f"Study '{self.plan.study_name}' optimises {recorded}, but this sweep's eval suite monitors "
                 f"{self.plan.metric}: pick another sweep.study_name."
             )
+        changes = check_study(
+            study, display_url(self.plan.storage_url), self.plan.fixed_config, self.plan.space, bool(cfg.allow_changes)
+        )
+        if changes:
+            note = "runs in a study created with another fixed config or search space (sweep.allow_changes=true)"
+            self.log(f"[yellow]{note}[/]:\n{escape(listing(changes))}")
         for params in OmegaConf.to_container(cfg.enqueue, resolve=True) or []:
             study.enqueue_trial({k: stored_value(v) for k, v in params.items()}, skip_if_exists=True)
         return study
@@ -175,7 +222,7 @@ class Worker:
             message = message.strip().replace("\n", " ")[:2000]
             trial.set_user_attr("error", message)
             if not isinstance(exc, TrialFailed):
-                trial.set_user_attr("traceback", "".join(traceback.format_exception(exc))[-4000:])
+                trial.set_user_attr("traceback", bounded_traceback(exc, TRACEBACK_LIMIT))
             self.log(f"trial {trial.number} [red]failed[/]: {message}")
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise KeyboardInterrupt(message) from exc  # Optuna records FAIL, then the worker stops

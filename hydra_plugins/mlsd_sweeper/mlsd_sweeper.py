@@ -13,7 +13,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 @dataclass
@@ -23,6 +23,16 @@ class MlsdSweeperConf:
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="mlsd", node=MlsdSweeperConf, provider="mlsd")
+
+
+def suffix(prefix: str, value: Any) -> str:
+    """`${mlsd.suffix:debug_,${hydra:runtime.choices.debug}}`: '-debug_fast' under debug=fast, '' without debug.
+    conf/sweep_defaults.yaml names a debug sweep's study apart from the real one with it."""
+    return "" if value is None else f"-{prefix}{value}"
+
+
+# Registered here because Hydra imports this module on every start (and compose() too), before any config resolves.
+OmegaConf.register_new_resolver("mlsd.suffix", suffix, replace=True)
 
 
 class MlsdSweeper(Sweeper):

@@ -9,9 +9,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 
-from framework.cli import CONF_DIR
-from framework.schema import validate
+from framework.config_dir import CONF_DIR
 from framework.sweeps.plan import make_plan
+from framework.validation import validate
 from tests.conftest import run_cli
 
 SWEEPS = sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml"))

@@ -70,7 +70,7 @@ def test_rerunning_the_command_resumes_the_study(tmp_path: Path, capsys) -> None
     first = {n: (study_dir / "trials" / f"{n:04d}" / "run.json").stat().st_mtime_ns for n in (0, 1)}
 
     assert run_cli(*args, "sweep.n_trials=3", *TINY) == 0  # the same study: one more trial, not three
-    study = load_study(study_dir, "lr")
+    study = load_study(study_dir, "lr-debug_fast")
     assert states(study) == dict.fromkeys(range(3), "COMPLETE")
     assert {n: (study_dir / "trials" / f"{n:04d}" / "run.json").stat().st_mtime_ns for n in (0, 1)} == first
     assert read_run(study_dir / "trials" / "0002")["sweep"]["trial"] == 2
@@ -80,7 +80,7 @@ def test_rerunning_the_command_resumes_the_study(tmp_path: Path, capsys) -> None
     capsys.readouterr()
     assert run_cli(*args, "sweep.n_trials=3", *TINY) == 0  # the study is complete: nothing runs
     assert "the study already has 3 trials (n_trials=3): nothing to run" in capsys.readouterr().out
-    assert len(load_study(study_dir, "lr").trials) == 3
+    assert len(load_study(study_dir, "lr-debug_fast").trials) == 3
 
 
 def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
@@ -92,14 +92,15 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
     args = ["-m", "--config-dir", str(tmp_path), "sweep=faults", "model=lr", f"sweep.dir={study_dir}"]
     assert run_cli(*args, "sweep.sampler.name=grid", "sweep.n_trials=10", "early_stopping=null", *TINY) == 0
 
-    study = load_study(study_dir, "faults")
+    study = load_study(study_dir, "faults-debug_fast")
     assert len(study.trials) == 4  # the grid ran out before n_trials
     by_params = {(t.params["optim.optimizer.lr"], t.params["trainer.limit_val_batches"]): t for t in study.trials}
     assert by_params[(0.01, 2)].state.name == "COMPLETE"
     for limit in (2, 0):
         raised = by_params[(-1.0, limit)]
         assert raised.state.name == "FAIL" and "invalid LazyAdam hyper-parameters lr=-1.0" in raised.user_attrs["error"]
-        assert "Traceback" in raised.user_attrs["traceback"]
+        stored = raised.user_attrs["traceback"]  # header, innermost frames and error kept, however long the paths
+        assert stored.startswith("Traceback (most recent call last):\n") and "lr=-1.0" in stored.splitlines()[-1]
         assert read_run(raised.user_attrs["run_dir"])["status"] == "failed"
     nan = by_params[(0.01, 0)]
     assert nan.state.name == "FAIL" and "val/nce is nan" in nan.user_attrs["error"]
@@ -127,7 +128,7 @@ def test_pruning_stops_a_bad_trial_after_its_first_epoch(tmp_path: Path) -> None
     ]
     assert run_cli(*args, "sweep.n_trials=2", "trainer.max_epochs=3", "early_stopping=null", *TINY) == 0
 
-    good, bad = load_study(study_dir, "prune").trials
+    good, bad = load_study(study_dir, "prune-debug_fast").trials
     assert (good.params["optim.optimizer.lr"], bad.params["optim.optimizer.lr"]) == (0.01, 5.0)
     assert good.state.name == "COMPLETE" and len(good.intermediate_values) == 3  # one report per epoch
     assert bad.state.name == "PRUNED" and list(bad.intermediate_values) == [0]  # stopped after epoch 1 of 3
@@ -170,8 +171,9 @@ def test_a_killed_trial_is_recorded_as_failed(tmp_path: Path) -> None:
         worker.wait()
     time.sleep(3)  # past the grace period: the trial's heartbeat is stale
 
-    assert run_cli(*args, "trainer.max_epochs=1") == 0  # a new worker on the same study
-    study = load_study(study_dir, "kill")
+    # A new worker on the same study; it trains shorter, which the study allows only when told to.
+    assert run_cli(*args, "trainer.max_epochs=1", "sweep.allow_changes=true") == 0
+    study = load_study(study_dir, "kill-debug_fast")
     killed, fresh = study.trials
     assert killed.state.name == "FAIL" and "no heartbeat for over 2s" in killed.user_attrs["error"]
     assert fresh.state.name == "COMPLETE" and math.isfinite(fresh.value)
@@ -197,8 +199,8 @@ def test_each_trial_is_a_tracking_run_grouped_by_study(tmp_path: Path) -> None:
     ids = set()
     for number in (0, 1):
         run = _wandb_run_record(study_dir / "trials" / f"{number:04d}")
-        assert run["run_group"] == "wb"
-        assert {"study:wb", f"trial:{number}"} <= set(run["tags"])
+        assert run["run_group"] == "wb-debug_fast"  # TINY has debug=fast: its own study
+        assert {"study:wb-debug_fast", f"trial:{number}"} <= set(run["tags"])
         ids.add(run["run_id"])
     assert len(ids) == 2  # one W&B run per trial
 
@@ -220,6 +222,6 @@ def test_ctrl_c_records_the_running_trial_as_failed_and_stops_the_worker(tmp_pat
     worker.send_signal(signal.SIGINT)
     output = worker.communicate(timeout=60)[0]
     assert worker.returncode == 130, output[-3000:]
-    (trial,) = load_study(study_dir, "stop").trials  # stopped: no further trials started
+    (trial,) = load_study(study_dir, "stop-debug_fast").trials  # stopped: no further trials started
     assert trial.state.name == "FAIL" and "interrupted" in trial.user_attrs["error"]
     assert read_run(study_dir / "trials" / "0000")["status"] == "failed"
