@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -49,8 +50,22 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     except UserError as exc:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # the sweeper records the failed job and goes on
+        _remove_unused_run_dir(Path(HydraConfig.get().runtime.output_dir))
         _print_error(exc.title, str(exc))
         sys.exit(exc.exit_code)
+
+
+def _remove_unused_run_dir(run_dir: Path) -> None:
+    """A run stopped by a config error before it wrote anything leaves no directory behind: Hydra made
+    it (its .hydra/ copy of the config and an empty cli.log) just before calling us. A directory with
+    anything else in it (a run.json, checkpoints: an earlier run) is kept as it is."""
+    if not run_dir.is_dir() or {p.name for p in run_dir.iterdir()} - {".hydra", "cli.log"}:
+        return
+    import logging
+    import shutil
+
+    logging.shutdown()  # closes cli.log
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _override_key_error(message: str, argv: list[str]) -> ConfigError | None:
@@ -66,7 +81,11 @@ def _override_key_error(message: str, argv: list[str]) -> ConfigError | None:
         from hydra.core.global_hydra import GlobalHydra
         from omegaconf import OmegaConf
 
-        kept = [a for a in argv if not a.startswith(f"{key}=") and not a.startswith("-")]
+        overrides, config_dirs = split_argv(argv)
+        kept = [a for a in overrides if not a.startswith((f"{key}=", f"+{key}=", f"++{key}="))]
+        kept += [f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in config_dirs)}]"] * bool(
+            config_dirs
+        )
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("run", overrides=kept)
@@ -79,6 +98,46 @@ def _override_key_error(message: str, argv: list[str]) -> ConfigError | None:
     return ConfigError(
         f"Unknown key '{key}'{where}.{did_you_mean(leaf, allowed)} Allowed keys{where}: {choices_text(allowed)}."
     )
+
+
+# Hydra's own flags that take a value (`--cfg job`, `--config-dir DIR`, ...): neither is an override.
+_FLAGS_WITH_VALUE = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+    "--shell-completion",
+    "-sc",
+}
+_FLAGS_WITH_OPTIONAL_VALUE = {"--info", "-i"}
+_INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the overrides, the --config-dir folders) of a command line, without Hydra's flags and their values."""
+    overrides: list[str] = []
+    config_dirs: list[str] = []
+    i = 0
+    while i < len(argv):
+        name, eq, value = argv[i].partition("=")
+        if name in _FLAGS_WITH_VALUE and not eq:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+            i += 1
+        if name in ("--config-dir", "-cd"):
+            config_dirs.append(value)
+        elif name in _FLAGS_WITH_OPTIONAL_VALUE and not eq and i + 1 < len(argv) and argv[i + 1] in _INFO_TOPICS:
+            i += 1  # `--info config`: the topic word is no override
+        elif not argv[i].startswith("-") and name not in _FLAGS_WITH_VALUE:
+            overrides.append(argv[i])
+        i += 1
+    return overrides, config_dirs
 
 
 def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:

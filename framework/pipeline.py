@@ -77,9 +77,10 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         from framework.tracking.loggers import build_loggers
         from framework.tracking.summary import print_design_card, print_summary
         from framework.training.loop import RunContext
-        from framework.validation import check_data_fits_case, validate_targets
+        from framework.validation import check_data_fits_case, check_hardware, validate_targets
 
         validate_targets(cfg)
+        check_hardware(cfg)
         check_data_fits_case(cfg)
         resume = check_resume(cfg, run_dir)
         metrics = build_metrics(cfg.eval)

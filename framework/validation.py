@@ -67,6 +67,7 @@ def validate(cfg: DictConfig) -> None:
     _check_foreign_nodes(cfg, kind_name, problems)
 
     check_target_node(cfg.optim.optimizer, "optim.optimizer", problems)
+    _check_ranges(cfg, problems)
     if cfg.optim.scheduler is not None:
         check_target_node(cfg.optim.scheduler, "optim.scheduler", problems, extra_allowed=("interval",))
     _check_dataset(cfg.dataset, kind, problems)
@@ -77,6 +78,65 @@ def validate(cfg: DictConfig) -> None:
     if module is not None:
         module.check(cfg, problems)
     problems.raise_if_any()
+
+
+# Values with a lower bound, wherever they appear (a `None` or an interpolation is skipped). Ranges the
+# schema's type cannot say: a negative learning rate is a float, but no optimizer can use it.
+POSITIVE = {"optim.optimizer.lr": "a learning rate", "optim.optimizer.eps": "an epsilon"}
+AT_LEAST = {
+    "seed": 0,
+    "dataset.max_rows": 1,
+    "model.embedding_dim": 1,
+    "optim.optimizer.weight_decay": 0,
+    "optim.optimizer.momentum": 0,
+    "checkpoint.save_top_k": -1,
+    "early_stopping.patience": 0,
+    "case.serving.latency_requests": 1,
+    "case.design.latency_budget_ms": 0,
+}
+BELOW_ONE = ("model.dropout",)  # probabilities of dropping a unit: 0 <= p < 1
+
+
+def _number(cfg: DictConfig, key: str) -> float | None:
+    value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _check_ranges(cfg: DictConfig, problems: Problems) -> None:
+    for key, what in POSITIVE.items():
+        if (value := _number(cfg, key)) is not None and value <= 0:
+            problems.add(f"'{key}' must be positive ({what}), got {value}.")
+    for key, low in AT_LEAST.items():
+        if (value := _number(cfg, key)) is not None and value < low:
+            problems.add(f"'{key}' must be at least {low}, got {value}.")
+    for key in BELOW_ONE:
+        if (value := _number(cfg, key)) is not None and not 0 <= value < 1:
+            problems.add(f"'{key}' must be in [0, 1), got {value}.")
+    epochs = _number(cfg, "trainer.max_epochs")
+    if epochs is not None and epochs < 1 and epochs != -1:
+        problems.add(f"'trainer.max_epochs' must be at least 1 (or -1: until early stopping), got {epochs}.")
+
+
+def check_hardware(cfg: DictConfig) -> None:
+    """A GPU target needs a GPU torch can use: say so in one line (Lightning's own error is a long
+    traceback). Imports torch: called once the heavy imports have started, before anything is written."""
+    accelerator = str(cfg.trainer.accelerator)
+    if accelerator not in ("gpu", "cuda"):
+        return
+    import torch
+
+    count = torch.cuda.device_count()
+    mps = accelerator == "gpu" and torch.backends.mps.is_available()
+    if count == 0 and not mps:
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(
+            f"trainer.accelerator={accelerator} (hardware=gpu, multi_gpu or multi_node) needs a GPU, but torch "
+            f"{torch.__version__} ({build}) sees none. Use hardware=cpu or hardware=ddp_cpu, or install a CUDA "
+            f"build of torch (README: Hardware)."
+        )
+    devices = cfg.trainer.devices
+    if isinstance(devices, int) and devices > max(count, 1):
+        raise ConfigError(f"trainer.devices={devices}, but this machine has {count} GPU(s): use at most {count}.")
 
 
 def _check_foreign_nodes(cfg: DictConfig, kind_name: str, problems: Problems) -> None:

@@ -28,10 +28,19 @@ PACKAGES = (
 )
 
 
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """A temporary file beside `path`; on success it is flushed, fsynced and renamed over `path`,
-    on failure removed: readers see the old file or the new one, never half of one."""
+    on failure removed: readers see the old file or the new one, never half of one. The file gets the
+    mode a plain write would give (0666 less the umask), not the temporary file's private 0600: a
+    teammate on shared storage can read it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -39,6 +48,7 @@ def atomic_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~current_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -26,6 +26,10 @@ BAD_CONFIGS = [
     (["eval.monitor=auc"], "'eval.monitor' is 'auc', which is not a metric of this eval suite. Did you mean 'auroc'?"),
     (["eval.mode=max"], "the monitored metric 'nce' is better when lower: set eval.mode=min"),
     (["seed=[1"], "no viable alternative at input '[1'"),
+    (["dataset.max_rows=-5"], "'dataset.max_rows' must be at least 1, got -5"),
+    (["optim.optimizer.lr=-1"], "'optim.optimizer.lr' must be positive (a learning rate), got -1"),
+    (["model.dropout=1.5"], "'model.dropout' must be in [0, 1), got 1.5"),
+    (["trainer.max_epochs=0"], "'trainer.max_epochs' must be at least 1 (or -1: until early stopping), got 0"),
     (
         ["+optim.optimizer.momentum=0.9"],
         "Unknown key 'optim.optimizer.momentum' (not a parameter of framework.optim.LazyAdam)",
@@ -62,7 +66,35 @@ def test_bad_config_exits_2_with_a_clear_message(args: list[str], message: str, 
     assert code == 2, err
     assert message in err
     assert "Traceback" not in err
-    assert not (tmp_path / "checkpoints").exists()  # nothing trained
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # nothing written, not even Hydra's files
+
+
+def test_a_config_error_keeps_an_earlier_run_in_its_directory(tmp_path: Path) -> None:
+    (tmp_path / "run.json").write_text("{}")
+    assert run_cli("trainer.max_epochs=abc", f"hydra.run.dir={tmp_path}") == 2
+    assert (tmp_path / "run.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("flags", [["--cfg", "job"], ["-c", "job"], ["--cfg=job"], ["--config-dir", "CONF"]])
+def test_did_you_mean_ignores_hydras_own_flags(flags: list[str], tmp_path: Path, capsys) -> None:
+    from framework.config_dir import CONF_DIR
+
+    flags = [str(CONF_DIR / "model") if f == "CONF" else f for f in flags]
+    assert run_cli(*flags, "model.embeding_dim=3", f"hydra.run.dir={tmp_path}") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Did you mean 'embedding_dim'? Allowed keys in 'model': _target_, batch_norm" in err
+
+
+def test_gpu_target_without_a_gpu_is_one_line_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: hardware=gpu is valid here")
+    run_dir = tmp_path / "r"
+    assert run_cli("hardware=gpu", *FAST, f"hydra.run.dir={run_dir}") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "needs a GPU, but torch" in err and "hardware=cpu" in err
+    assert not run_dir.exists()
 
 
 def _criteo(tmp_path: Path, lines: list[str]) -> Path:

@@ -103,3 +103,10 @@ def test_a_learning_rate_scheduler_from_the_command_line_steps_every_epoch(tmp_p
     plateau = "optim.scheduler={_target_: torch.optim.lr_scheduler.ReduceLROnPlateau, patience: 0}"
     assert run_cli(*FAST, "trainer.max_epochs=2", plateau, f"hydra.run.dir={tmp_path / 'plateau'}") == 0
     assert read_run(tmp_path / "plateau")["status"] == "finished"
+
+
+def test_debug_fast_keeps_a_logger_chosen_on_the_command_line(tmp_path: Path) -> None:
+    assert run_cli("logger=csv", *FAST, f"hydra.run.dir={tmp_path / 'csv'}") == 0
+    assert Path(read_run(tmp_path / "csv")["tracking"]["csv_dir"]).is_dir()
+    assert run_cli(*FAST, f"hydra.run.dir={tmp_path / 'none'}") == 0  # debug=fast alone: no tracking
+    assert read_run(tmp_path / "none")["tracking"] == {}
