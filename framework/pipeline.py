@@ -31,6 +31,27 @@ def _run_dir_and_choices() -> tuple[Path, dict[str, str]]:
     return Path(os.getcwd()), {}
 
 
+def _multirun_job() -> tuple[int, list[str]] | None:
+    """(job number, its overrides) when this run is a job of a multirun or sweep, else None."""
+    if not HydraConfig.initialized():
+        return None
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    return int(hc.job.num), [o for o in hc.overrides.task if not o.startswith("hydra.")]
+
+
+def _quiet_lightning() -> None:
+    """Lightning's INFO lines (GPU/TPU available, a tip, checkpoint restored) on every run and job say
+    nothing the summary does not: warnings and errors still show."""
+    import logging
+
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _is_rank_zero() -> bool:
     """Before the Trainer exists: DDP launchers set these variables in every process they start."""
     return all(os.environ.get(v, "0") == "0" for v in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
@@ -63,6 +84,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     run_dir, choices = _run_dir_and_choices()
     rank_zero = _is_rank_zero()
+    job = _multirun_job()
     model_name = choices.get("model", str(cfg.model._target_).rsplit(".", 1)[-1])
     hardware = choices.get("hardware", str(cfg.trainer.accelerator))
     monitor = f"val/{cfg.eval.monitor}"
@@ -71,11 +93,12 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
         import lightning.pytorch as L
 
+        _quiet_lightning()
         from framework.metrics.suite import build_metrics
         from framework.tasks import KINDS
         from framework.tracking import records
         from framework.tracking.loggers import build_loggers
-        from framework.tracking.summary import print_design_card, print_summary
+        from framework.tracking.summary import print_design_card, print_job_line, print_summary
         from framework.training.loop import RunContext
         from framework.validation import check_data_fits_case, check_hardware, validate_targets
 
@@ -108,7 +131,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         **(record_extra or {}),
     }
     if rank_zero:
-        print_design_card(cfg.case, model_name, str(cfg.dataset.name))
+        print_design_card(cfg.case, model_name, str(cfg.dataset.name), once=job is not None)
         records.write_json_atomic(run_dir / "run.json", record)
         (run_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
@@ -127,7 +150,9 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
             config=resolved,
             rank_zero=rank_zero,
         )
-        ctx = RunContext(cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []))
+        ctx = RunContext(
+            cfg, run_dir, timer, rank_zero, model_name, resume, loggers, list(callbacks or []), verbose=job is None
+        )
         outcome = recipe.run_case(ctx, data, metrics)
         if outcome is None:  # a non-zero DDP rank: rank zero records the run
             _leave_process_group()
@@ -142,7 +167,10 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
         )
         record["tracking"] = _finish_trackers(loggers, record)
         records.write_json_atomic(run_dir / "run.json", record)
-        print_summary(record)
+        if job is None:
+            print_summary(record, metric_table=not outcome.reported)
+        else:
+            print_job_line(record, *job)
         _leave_process_group()
         return float("nan") if objective is None else float(objective)
     except BaseException as exc:
@@ -188,7 +216,7 @@ def _finish_trackers(loggers: list, record: dict[str, Any]) -> dict[str, Any]:
                 wandb_group=run.group,
                 wandb_mode=str(run.settings.mode),
             )
-            if run.url:  # online runs only
+            if info["wandb_mode"] not in ("offline", "dryrun", "disabled"):  # no URL offline (asking warns)
                 info["wandb_url"] = run.url
             wandb.finish()
         elif hasattr(logger, "log_dir"):

@@ -82,12 +82,11 @@ def validate(cfg: DictConfig) -> None:
 
 # Values with a lower bound, wherever they appear (a `None` or an interpolation is skipped). Ranges the
 # schema's type cannot say: a negative learning rate is a float, but no optimizer can use it.
-POSITIVE = {"optim.optimizer.lr": "a learning rate", "optim.optimizer.eps": "an epsilon"}
+POSITIVE = {"optim.optimizer.lr": "a learning rate"}
 AT_LEAST = {
     "seed": 0,
     "dataset.max_rows": 1,
     "model.embedding_dim": 1,
-    "optim.optimizer.weight_decay": 0,
     "optim.optimizer.momentum": 0,
     "checkpoint.save_top_k": -1,
     "early_stopping.patience": 0,

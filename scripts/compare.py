@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Compare design choices: read every run.json under the given directories (or a W&B project), group the
-runs by the config keys they vary, and report each choice's test metrics (mean ± std over seeds), its
-difference to a baseline (paired by seed: bootstrap interval and t-test, significant or not), training
-time, throughput and serving latency; with plots, as Markdown and self-contained HTML.
+runs by the config keys they vary (an ad-hoc run is labelled by every key it changed), and report which
+choice wins: each choice's metrics (mean ± std over seeds), its difference to a baseline (paired by
+seed: bootstrap interval and t-test, significant or not), its costs (training time, throughput, serving
+latency, or the case's `case.report.costs`); with plots, as Markdown and self-contained HTML.
 
     python run.py -m experiment=ad_click_models
     python scripts/compare.py outputs/multirun/ad_click/ad_click_models/<timestamp>
     python scripts/compare.py outputs/multirun/ad_click outputs/runs/ad_click --baseline model=lr
+    python scripts/compare.py outputs/runs/ad_click --sort auroc --top 5   # ad-hoc runs: the five best by AUC
     python scripts/compare.py --wandb mlsd --entity my-team        # online runs, via the W&B API
 
 Writes report.md, report.html, <case>_metrics.png, <case>_pareto.png, runs.csv and summary.json into
@@ -30,11 +32,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("paths", nargs="*", type=Path, help="run or multirun directories (searched recursively)")
     parser.add_argument("--wandb", metavar="PROJECT", help="read the runs of this W&B project instead (online)")
     parser.add_argument("--entity", help="W&B entity (team or user) of --wandb; default: your default entity")
-    parser.add_argument("--baseline", metavar="KEY=VALUE",
-                        help="the choice the others are compared with, e.g. model=lr or embedding_dim=16 "
-                             "(default: the first choice that ran)")  # fmt: skip
-    parser.add_argument("--metric", help="headline metric for plots and the Pareto front, e.g. auroc "
-                                         "(default: the eval suite's monitored metric)")  # fmt: skip
+    parser.add_argument(
+        "--baseline",
+        metavar="KEY=VALUE",
+        help="the choice the others are compared with, e.g. model=lr or embedding_dim=16 "
+        "(default: the first choice that ran)",
+    )
+    parser.add_argument(
+        "--metric",
+        help="headline metric for plots and the Pareto front, e.g. auroc (default: the eval suite's monitored metric)",
+    )
+    parser.add_argument(
+        "--sort", metavar="METRIC", help="order the choices best first by this metric, e.g. nce or index/recall@100"
+    )
+    parser.add_argument(
+        "--top", type=int, metavar="N", help="show only the first N choices (after --sort), and the baseline"
+    )
     parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     parser.add_argument(
         "--resamples", type=int, default=10_000, help="bootstrap resamples beyond 8 seeds (fewer are enumerated)"
@@ -52,15 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from rich.console import Console
 
+    from framework.compare.build import build_comparisons, default_out_dir
+    from framework.compare.report import print_report, write_report
+    from framework.compare.runs import load_records
     from framework.errors import UserError
-    from framework.tracking.compare import build_comparisons, default_out_dir
-    from framework.tracking.registry import load_records
-    from framework.tracking.report import print_report, write_report
 
     console = Console(highlight=False)
     try:
         if args.wandb:
-            from framework.tracking.wandb_runs import fetch_project_runs
+            from framework.compare.wandb_source import fetch_project_runs
 
             records = [r for r in fetch_project_runs(args.wandb, args.entity) if r["status"] == "finished"]
             notes, sources = [], [f"wandb:{args.wandb}"]
@@ -70,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             records, notes = load_records(args.paths)
             sources = [str(p) for p in args.paths]
         frame, comparisons, more = build_comparisons(
-            records, args.baseline, args.metric, args.level, args.resamples
-        )  # fmt: skip
+            records, args.baseline, args.metric, args.level, args.resamples, sort=args.sort, top=args.top
+        )
         out = args.out or default_out_dir(args.paths, os.environ.get("MLSD_OUTPUT_DIR", "outputs"))
         print_report(comparisons, console)
         written = write_report(out, comparisons, frame, sources, [*notes, *more])

@@ -120,7 +120,7 @@ def save_plots(study: optuna.Study, out_dir: Path, metric: str) -> dict[str, str
                 axes = plot(study, target_name=metric)
             figure = getattr(axes, "figure", None) or axes.flat[0].figure
             figure.set_size_inches(max(figure.get_size_inches()[0], 9), max(figure.get_size_inches()[1], 5))
-            figure.tight_layout()
+            _label_sweep_plot(figure, name, study.study_name, complete)
             with atomic_file(path, "wb") as f:
                 figure.savefig(f, format="png", dpi=110)
             done[name] = str(path)
@@ -129,6 +129,29 @@ def save_plots(study: optuna.Study, out_dir: Path, metric: str) -> dict[str, str
         finally:
             plt.close("all")
     return done
+
+
+FEW_TRIALS = 10  # parameter importances from fewer complete trials are mostly noise
+
+
+def _label_sweep_plot(figure: Any, name: str, study_name: str, complete: int) -> None:
+    """The study's name in the title, whole trial numbers on a trial axis, a caveat on thin importances."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes = figure.axes
+    title = name.replace("_", " ")
+    for loc in ("left", "center") if axes else ():  # Optuna titles some plots on the left
+        if axes[0].get_title(loc):
+            title = axes[0].get_title(loc)
+            axes[0].set_title("", loc=loc)
+    figure.suptitle(f"Study {study_name}: {title} ({complete} complete trials)")
+    if name == "optimization_history":
+        axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    caveat = name == "param_importances" and complete < FEW_TRIALS
+    if caveat:
+        note = f"Only {complete} complete trials: importances this early are mostly noise."
+        figure.text(0.5, 0.01, note, ha="center", fontsize=9, color="#9b1c1c")
+    figure.tight_layout(rect=(0, 0.05 if caveat else 0, 1, 1))
 
 
 def write_summary(

@@ -17,6 +17,7 @@ class RecipeResult:
     checkpoints: dict[str, str]  # best, last, and <stage>_best for kinds of several stages
     stages: dict[str, dict[str, Any]] | None = None  # per trained stage: epochs, samples/s, best checkpoint, history
     extras: dict[str, Any] = field(default_factory=dict)  # the kind's own fields: serving, data, feature_spec, ...
+    reported: bool = False  # the recipe printed its metrics and latency in a report of its own
 
     def record_fields(self) -> dict[str, Any]:
         """The run.json fields this result fills."""

@@ -1,4 +1,6 @@
-"""What a run prints: the case's design card at the start, a summary table at the end."""
+"""What a run prints: the case's design card at the start, a summary table at the end; in a multirun the
+card once and one line per job. Paths wrap rather than being cut, numbers are never split (80 columns:
+pipes and CI logs)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,19 @@ from typing import Any
 
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 console = Console(highlight=False)
+_cards_shown: set[str] = set()  # cases whose card this process printed (a multirun runs its jobs here)
 
 
-def print_design_card(case: DictConfig, model: str, dataset: str) -> None:
+def print_design_card(case: DictConfig, model: str, dataset: str, once: bool = False) -> None:
+    """The case's design card; with `once`, only if this process has not printed that case's card yet."""
+    if once and case.name in _cards_shown:
+        return
+    _cards_shown.add(str(case.name))
     d = case.design
     lines = [
         f"[bold]Objective[/]   {d.business_objective}",
@@ -22,7 +30,10 @@ def print_design_card(case: DictConfig, model: str, dataset: str) -> None:
         f"[bold]Serving[/]     {d.serving}  [dim](budget {d.latency_budget_ms:g} ms per request)[/]",
         f"[bold]Retraining[/]  {d.retraining}",
     ]
-    console.print(Panel("\n".join(lines), title=f"[bold]{case.name}[/] · model {model} · data {dataset}", expand=False))
+    title = (
+        f"[bold]{case.name}[/] · data {dataset}" if once else f"[bold]{case.name}[/] · model {model} · data {dataset}"
+    )
+    console.print(Panel("\n".join(lines), title=title, expand=False))
 
 
 def format_value(value: Any) -> str:
@@ -31,28 +42,46 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def print_summary(record: dict[str, Any]) -> None:
+def print_job_line(record: dict[str, Any], job: int, overrides: list[str]) -> None:
+    """One line for a multirun's job: its number and overrides, the monitored metric, time, run dir."""
+    monitor = record["objective"]["metric"].split("/", 1)[1]
+    test = record["metrics"].get(f"test/{monitor}")
+    value = record["objective"]["value"]
+    result = f"test/{monitor} {format_value(test)} · val {format_value(value)}" if test is not None else "no metric"
+    seconds = sum(record["timings"].values())
+    console.print(
+        f"[bold]#{job}[/] {escape(' '.join(overrides))} · {result} · {seconds:.1f}s · {escape(record['run_dir'])}",
+        soft_wrap=True,
+    )
+
+
+def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
+    """The metrics table (the eval suite's metrics: val of the best epoch, test of the best checkpoint),
+    then throughput, serving latency, time per phase, data and where things are. `metric_table=False`
+    when the task kind printed its own report of metrics and latency."""
     metrics = record["metrics"]
-    names = sorted({k.split("/", 1)[1] for k in metrics if k.startswith(("val/", "test/"))})
+    suite = record["config"]["eval"]["metrics"]
+    names = sorted(name for name in suite if f"val/{name}" in metrics or f"test/{name}" in metrics)
     table = Table(title=f"{record['case']} · {record['model']} · {record['dataset']} · seed {record['seed']}")
-    table.add_column("metric")
-    table.add_column("val (best epoch)", justify="right")
-    table.add_column("test (best ckpt)", justify="right")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("val (best epoch)", justify="right", no_wrap=True)
+    table.add_column("test (best ckpt)", justify="right", no_wrap=True)
     monitor = record["objective"]["metric"].split("/", 1)[1]
     for name in names:
         label = f"[bold]{name}[/] ({record['objective']['mode']})" if name == monitor else name
         val, test = metrics.get(f"val/{name}", ""), metrics.get(f"test/{name}", "")
         table.add_row(label, format_value(val), format_value(test))
-    console.print(table)
+    if metric_table:
+        console.print(table)
 
     facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")  # long paths wrap instead of ending in "…"
     throughput = record.get("train_samples_per_s")
     if throughput:
         facts.add_row("training", f"{throughput:,.0f} samples/s over {record['epochs']} epoch(s)")
     serving = record.get("serving") or {}
-    if serving:
+    if serving and metric_table:
         ok = "[green]within[/]" if serving["within_budget"] else "[red]over[/]"
         facts.add_row(
             "serving",

@@ -90,3 +90,12 @@ class MetricHistory(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.rows = list(state_dict.get("rows", []))
+
+
+class ProgressBar(L.callbacks.RichProgressBar):
+    """Rich progress bar without Lightning's `v_num` (a logger version that means nothing here)."""
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        items.pop("v_num", None)
+        return items

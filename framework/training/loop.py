@@ -14,7 +14,7 @@ import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
 from framework.timing import PhaseTimer
-from framework.training.callbacks import AtomicCheckpointIO, EpochSeed, MetricHistory, ThroughputMonitor
+from framework.training.callbacks import AtomicCheckpointIO, EpochSeed, MetricHistory, ProgressBar, ThroughputMonitor
 
 
 @dataclass
@@ -29,6 +29,7 @@ class RunContext:
     resume: bool
     loggers: list = field(default_factory=list)
     callbacks: list = field(default_factory=list)  # extra callbacks, e.g. a sweep's pruning callback
+    verbose: bool = True  # print the kind's own reports (a single run; a multirun prints one line per job)
 
 
 @dataclass
@@ -106,7 +107,7 @@ def fit_and_test(
         es = cfg.early_stopping
         callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))
     if cfg.trainer.enable_progress_bar:
-        callbacks.append(L.callbacks.RichProgressBar(leave=True))
+        callbacks.append(ProgressBar(leave=True))
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     if max_epochs is not None:
         trainer_args["max_epochs"] = max_epochs

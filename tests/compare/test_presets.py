@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from framework.cli import CONF_DIR
+from framework.config_dir import CONF_DIR
 from tests.compare.test_report import compare_main
 from tests.conftest import FAST, read_run, run_cli
 
@@ -56,8 +56,11 @@ def test_ad_click_models_sweeps_every_ad_click_model() -> None:
     from omegaconf import OmegaConf
 
     swept = str(_compose("ad_click_models").hydra.sweeper.params.model).split(",")
-    ranking = {p.stem for p in (CONF_DIR / "model").glob("*.yaml")
-               if OmegaConf.load(p)._target_.startswith("framework.models.ranking.")}  # fmt: skip
+    ranking = {
+        p.stem
+        for p in (CONF_DIR / "model").glob("*.yaml")
+        if OmegaConf.load(p)._target_.startswith("framework.models.ranking.")
+    }
     assert swept[0] == "lr" and sorted(swept) == sorted(ranking)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from framework.tracking.compare import build_comparisons
-from framework.tracking.registry import (
+from framework.compare.build import build_comparisons
+from framework.compare.runs import (
     CompareError,
     choice_label,
     find_run_files,
@@ -141,3 +141,15 @@ def test_baseline_and_headline_can_be_chosen() -> None:
         build_comparisons(runs, metric="recall")
     dims = [record("dcn", s, order=i, **{"model.embedding_dim": d}) for i, (d, s) in enumerate([(8, 1), (16, 1)])]
     assert build_comparisons(dims, baseline="model.embedding_dim=16")[1][0].baseline == "embedding_dim=16"
+
+
+def test_group_order_takes_the_task_kinds_config_groups() -> None:
+    """The kinds' own nodes that are config groups (index, ranker) rank as axes; nodes that are not
+    groups (retrieval, ranking) are not listed."""
+    from framework.compare.runs import GROUP_ORDER
+    from framework.config_dir import CONF_DIR
+    from framework.tasks import kind_node_names
+
+    groups = [n for n in kind_node_names() if (CONF_DIR / n).is_dir()]
+    assert groups and GROUP_ORDER[-1 - len(groups) : -1] == tuple(groups)
+    assert not set(kind_node_names()) - set(groups) & set(GROUP_ORDER)

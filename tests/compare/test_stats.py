@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from framework.tracking.comparison import pareto_front
-from framework.tracking.stats import (
+from framework.compare.case_comparison import pareto_front
+from framework.compare.stats import (
     _exact_bootstrap_means,
     bootstrap_interval,
     mean_std,

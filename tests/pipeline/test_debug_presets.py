@@ -4,7 +4,6 @@ does drive the loss down."""
 from __future__ import annotations
 
 import csv
-
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ def test_debug_preset_runs(preset: str, case: str, tmp_path: Path) -> None:
 def test_overfitting_a_few_batches_drives_the_training_loss_down(tmp_path: Path) -> None:
     args = ("debug=overfit", "trainer.max_epochs=20", "early_stopping=null", "model.dropout=0.0", "logger=csv")
     assert run_cli(*args, "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path}") == 0
-    rows = list(csv.DictReader(open(Path(read_run(tmp_path)["tracking"]["csv_dir"]) / "metrics.csv")))
+    metrics_csv = Path(read_run(tmp_path)["tracking"]["csv_dir"]) / "metrics.csv"
+    rows = list(csv.DictReader(metrics_csv.read_text().splitlines()))
     losses = [float(r["train/loss_epoch"]) for r in rows if r.get("train/loss_epoch")]
     assert len(losses) == 20 and losses[-1] < 0.5 * losses[0], losses

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from framework.tracking.wandb_runs import read_offline_run, record_from_offline_run
+from framework.compare.wandb_source import read_offline_run, record_from_offline_run
 from tests.conftest import FAST, read_run, run_cli, run_subprocess
 
 WANDB = (*FAST, "logger.kind=wandb")
@@ -40,7 +40,7 @@ def test_offline_run_holds_nested_config_group_job_type_tags_and_summary(tmp_pat
 
 def test_an_offline_run_reads_back_as_the_same_record(tmp_path: Path) -> None:
     """The W&B reader (what `compare.py --wandb` uses) gives the registry what run.json gives it."""
-    from framework.tracking.compare import build_comparisons
+    from framework.compare.build import build_comparisons
 
     assert run_cli(*WANDB, f"hydra.run.dir={tmp_path}") == 0
     local = read_run(tmp_path)
@@ -55,20 +55,21 @@ def test_an_offline_run_reads_back_as_the_same_record(tmp_path: Path) -> None:
 
 
 def test_one_wandb_run_per_multirun_job_even_after_a_failed_job(tmp_path: Path) -> None:
-    """Job 0 fails inside training (LazyAdam rejects lr=-1) after its W&B run started; job 1 must get a
-    W&B run of its own, and job 0's must end as failed rather than stay open."""
+    """Job 0 fails inside training (LazyAdam rejects a beta of 1.5; the config check does not know betas)
+    after its W&B run started; job 1 must get a W&B run of its own, and job 0's must end as failed."""
     with pytest.raises(ValueError, match="invalid LazyAdam"):
-        run_cli("-m", *WANDB, "optim.optimizer.lr=-1,0.002", f"hydra.sweep.dir={tmp_path}")
+        betas = "+optim.optimizer.betas=[0.9,1.5],[0.9,0.999]"
+        run_cli("-m", *WANDB, betas, f"hydra.sweep.dir={tmp_path}")
     failed, ok = read_run(tmp_path / "0"), read_run(tmp_path / "1")
     assert failed["status"] == "failed" and ok["status"] == "finished"
     runs = [read_offline_run(d) for d in _offline_runs(tmp_path)]
     assert len(runs) == 2 and runs[0]["run_id"] != runs[1]["run_id"]
-    by_lr = {r["config"]["optim"]["optimizer"]["lr"]: r for r in runs}
-    assert by_lr[-1]["exit_code"] == 1 and by_lr[-1]["state"] == "failed"
-    assert by_lr[0.002]["exit_code"] == 0 and by_lr[0.002]["state"] == "finished"
-    assert by_lr[0.002]["run_id"] == ok["tracking"]["wandb_run_id"]
-    assert "test/nce" in by_lr[0.002]["summary"] and "test/nce" not in by_lr[-1]["summary"]
-    assert by_lr[-1]["summary"]["status"] == "failed"
+    by_beta = {r["config"]["optim"]["optimizer"]["betas"][1]: r for r in runs}
+    assert by_beta[1.5]["exit_code"] == 1 and by_beta[1.5]["state"] == "failed"
+    assert by_beta[0.999]["exit_code"] == 0 and by_beta[0.999]["state"] == "finished"
+    assert by_beta[0.999]["run_id"] == ok["tracking"]["wandb_run_id"]
+    assert "test/nce" in by_beta[0.999]["summary"] and "test/nce" not in by_beta[1.5]["summary"]
+    assert by_beta[1.5]["summary"]["status"] == "failed"
 
 
 def test_online_mode_without_a_login_stops_early_with_a_message(tmp_path: Path, monkeypatch) -> None:

@@ -161,6 +161,7 @@ def run_case(ctx: RunContext, data: InteractionDataModule, metrics: dict[str, Me
             **{f"{s}_best": v["best_checkpoint"] for s, v in stages.items()},
         },
         stages=stages,
+        reported=ctx.verbose,
         extras={
             "serving": serving,
             "index": retriever.index.describe(),
@@ -170,5 +171,6 @@ def run_case(ctx: RunContext, data: InteractionDataModule, metrics: dict[str, Me
             "parameters": parameter_count(retrieval_task.model) + ranker_params,
         },
     )
-    print_two_stage_report(cfg, result.record_fields(), k)
+    if ctx.verbose:
+        print_two_stage_report(cfg, result.record_fields(), k)
     return result

@@ -26,7 +26,9 @@ def print_two_stage_report(cfg: DictConfig, record: dict[str, Any], k: int) -> N
     index = record["index"]["index"]
     ranker = str(cfg.ranker._target_).rsplit(".", 1)[-1] if cfg.get("ranker") is not None else "none"
     model = str(cfg.model._target_).rsplit(".", 1)[-1]
-    console.rule(f"[bold]two-stage report[/] · retrieval {model} · index {index} · K={k} · ranker {ranker}")
+    console.print(
+        f"[bold]two-stage report[/] · retrieval {model} · index {index} · K={k} · ranker {ranker}", soft_wrap=True
+    )
     stage1 = [str(n) for n in cfg.retrieval.eval.metrics]
     console.print(
         _metric_table(

@@ -34,5 +34,5 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
     with pytest.raises(RuntimeError), atomic_file(target) as f:
         f.write('{"status": "fin')
         raise RuntimeError("killed")
-    assert target.read_text().startswith('{\n') and "running" in target.read_text()
+    assert target.read_text().startswith("{\n") and "running" in target.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

@@ -1,5 +1,6 @@
-"""A case's comparison: each choice's metrics and costs over seeds, its difference to a baseline, the
-Pareto front of quality against cost. Pure data, rendered by `framework.tracking.report`."""
+"""One case's comparison (`CaseComparison`): each choice's metrics and costs over seeds, its difference
+to a baseline, the Pareto front of quality against cost. Pure data, built from the runs table of
+`framework.compare.runs` by `framework.compare.build`, rendered by `framework.compare.report`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from framework.tracking.registry import COSTS, Axes, CompareError
-from framework.tracking.stats import PairedComparison, paired_comparison
-
-PARETO_COSTS = ("cost/fit_s", "cost/p99_ms", "cost/parameters")  # lower is better (throughput is not a cost)
+from framework.compare.columns import COSTS, lower_is_better_cost
+from framework.compare.runs import Axes, CompareError
+from framework.compare.stats import PairedComparison, paired_comparison
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ChoiceRow:
     seeds: list[int]
     values: dict[str, Cell]  # metric or cost column -> mean ± std over seeds
     diffs: dict[str, PairedComparison | None] = field(default_factory=dict)  # metric -> vs baseline
-    pareto: dict[str, bool] = field(default_factory=dict)  # PARETO_COSTS column -> on the headline-vs-cost front
+    pareto: dict[str, bool] = field(default_factory=dict)  # lower-is-better cost -> on the headline-vs-cost front
 
 
 @dataclass
@@ -40,6 +40,11 @@ class CaseComparison:
     directions: dict[str, bool | None]  # metric -> higher is better (None: neither)
     rows: list[ChoiceRow]
     level: float
+    costs: list[str] = field(default_factory=list)  # cost columns shown, in order (case.report.costs)
+    settings: dict[str, str] = field(default_factory=dict)  # what the runs shared: dataset, rows, ...
+    caveats: list[str] = field(default_factory=list)  # why the numbers may not decide (debug run, one seed)
+    hidden: int = 0  # choices left out by --top
+    sorted_by: str | None = None  # the metric rows are sorted by (--sort), best first
 
     @property
     def headline(self) -> str:
@@ -52,6 +57,19 @@ class CaseComparison:
     def choice_name(self) -> str:
         """What to call a choice: the varied key when there is one (model), else "choice"."""
         return self.axes[0].rsplit(".", 1)[-1] if len(self.axes) == 1 else "choice"
+
+    @property
+    def pareto_costs(self) -> list[str]:
+        """The lower-is-better costs: the axes of the Pareto front (throughput is not one)."""
+        return [c for c in self.costs if lower_is_better_cost(c)]
+
+    def best(self, metric: str) -> ChoiceRow | None:
+        """The choice with the best mean on `metric`; None without a direction or values."""
+        direction = self.directions.get(metric)
+        rows = [r for r in self.rows if metric in r.values and math.isfinite(r.values[metric].mean)]
+        if direction is None or not rows:
+            return None
+        return (max if direction else min)(rows, key=lambda r: r.values[metric].mean)
 
     def display(self, label: str) -> str:
         """A choice as tables and plots show it: the value alone when one key varies (lr, not model=lr)."""
@@ -110,11 +128,14 @@ def compare_case(
     level: float = 0.95,
     n_resamples: int = 10_000,
     seed: int = 0,
+    costs: list[str] | None = None,
 ) -> CaseComparison:
-    """Summarise one case of `registry.runs_frame`'s table; `baseline` is a --baseline spec or None."""
+    """Summarise one case of `runs.runs_frame`'s table; `baseline` is a --baseline spec or None; `costs`
+    the cost columns to show (default: the standard ones)."""
     runs = frame.filter(pl.col("case") == case)
     metrics = [m for m in metrics if m in runs.columns]
-    columns = [*metrics, *(c for c in COSTS if c in runs.columns)]
+    costs = [c for c in (COSTS if costs is None else costs) if c in runs.columns and c not in metrics]
+    columns = [*metrics, *costs]
     summary = (
         runs.group_by("choice", maintain_order=True)
         .agg(
@@ -146,12 +167,34 @@ def compare_case(
                 )
     headline = metrics[0] if metrics else None
     if headline is not None and directions.get(headline) is not None:
-        for cost in PARETO_COSTS:
+        for cost in (c for c in costs if lower_is_better_cost(c)):
             points = [(_mean(r, cost), _mean(r, headline)) for r in rows]
             for row, on in zip(rows, pareto_front(points, bool(directions[headline])), strict=True):
                 row.pareto[cost] = on
     axis_names = [k.removeprefix("choice:") for k in axes.keys]
-    return CaseComparison(case, axis_names, base, metrics, directions, rows, level)
+    return CaseComparison(case, axis_names, base, metrics, directions, rows, level, costs)
+
+
+def sort_and_top(comparison: CaseComparison, metric: str | None, top: int | None) -> None:
+    """Order the choices best first on `metric` (kept in run order without one) and keep the first `top`;
+    the baseline always stays, since every difference is to it."""
+    if metric is not None:
+        direction = comparison.directions.get(metric)
+        if direction is None:
+            raise CompareError(f"--sort {metric}: neither direction of this metric is better; sort by another.")
+
+        def key(r: ChoiceRow) -> float:
+            value = r.values[metric].mean if metric in r.values else math.nan
+            return math.inf if not math.isfinite(value) else (-value if direction else value)
+
+        comparison.rows.sort(key=key)
+        comparison.sorted_by = metric
+    if top is not None and top < len(comparison.rows):
+        kept = comparison.rows[:top]
+        if comparison.baseline not in {r.label for r in kept}:
+            kept.append(comparison.row(comparison.baseline))
+        comparison.hidden = len(comparison.rows) - len(kept)
+        comparison.rows = kept
 
 
 def _mean(row: ChoiceRow, column: str) -> float:

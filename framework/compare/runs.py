@@ -1,4 +1,6 @@
-"""The local run registry: every run.json under some folders, as one polars table of runs and choices.
+"""Runs to compare: every run.json under some folders, as one polars table of runs and the choices they vary.
+
+(Not a model registry: a reader of finished runs' records, for `framework.compare`.)
 
 A *choice* is what a comparison varies. We find it from the runs themselves: flatten each run's
 resolved config, keep the Hydra group choices (model=dcn) and config keys (model.embedding_dim) whose
@@ -22,20 +24,25 @@ from typing import Any
 
 import polars as pl
 
+from framework.compare.columns import COSTS, cost_values, extra_metric_target, report_spec
+from framework.config_dir import CONF_DIR
 from framework.errors import UserError
+from framework.tasks import kind_node_names
 
 # Never design choices: where files go, how a run is tracked or displayed, and the replicate axis.
-IGNORED_KEYS = ("seed", "resume", "tags", "paths", "logger", "hydra", "trainer.enable_progress_bar")
+# case.report only chooses what a report shows.
+IGNORED_KEYS = ("seed", "resume", "tags", "paths", "logger", "hydra", "trainer.enable_progress_bar", "case.report")
 IGNORED_GROUPS = ("hydra/", "paths", "logger", "experiment")
+
+
+def _kind_groups() -> tuple[str, ...]:
+    """The task kinds' own nodes that are config groups (conf/index/, conf/ranker/), in the kinds' order."""
+    return tuple(node for node in kind_node_names() if (CONF_DIR / node).is_dir())
+
+
 # Group choices are tried as axes before config keys, in this order; the rest alphabetically.
-GROUP_ORDER = ("case", "model", "dataset", "dataset/features", "eval", "hardware", "index", "ranker", "case_model")
+GROUP_ORDER = ("case", "model", "dataset", "dataset/features", "eval", "hardware", *_kind_groups(), "case_model")
 ABSENT = "—"  # a key a run's config does not have (model.low_rank of a model without it)
-COSTS = {
-    "cost/fit_s": "training time (s)",
-    "cost/samples_per_s": "training throughput (samples/s)",
-    "cost/p99_ms": "serving p99 latency (ms)",
-    "cost/parameters": "parameters",
-}
 
 
 class CompareError(UserError):
@@ -112,8 +119,11 @@ def _ignored(key: str) -> bool:
 
 def _run_values(record: dict[str, Any]) -> dict[str, str]:
     """Everything a run could vary: its group choices ("choice:<group>") and flattened config keys."""
-    values = {f"choice:{g}": str(v) for g, v in (record.get("choices") or {}).items()
-              if v is not None and not any(g == i or g.startswith(i) for i in IGNORED_GROUPS)}  # fmt: skip
+    values = {
+        f"choice:{g}": str(v)
+        for g, v in (record.get("choices") or {}).items()
+        if v is not None and not any(g == i or g.startswith(i) for i in IGNORED_GROUPS)
+    }
     values.update({k: v for k, v in flatten(record["config"]).items() if not _ignored(k)})
     return values
 
@@ -129,7 +139,8 @@ def _determined(values: list[dict[str, str]], by: list[str], key: str) -> bool:
 
 
 def varied_axes(records: Sequence[dict[str, Any]]) -> Axes:
-    """The smallest set of varied keys, group choices first, that tells every distinct choice apart."""
+    """The varied keys that tell the choices apart: the group choices no other group choice fixes, then
+    every config key that the group choices do not fix."""
     values = [_run_values(r) for r in records]
     keys = sorted({k for v in values for k in v})
     varied = [k for k in keys if len({v.get(k, ABSENT) for v in values}) > 1]
@@ -137,9 +148,13 @@ def varied_axes(records: Sequence[dict[str, Any]]) -> Axes:
     rank = {f"choice:{g}": i for i, g in enumerate(GROUP_ORDER)}
     groups.sort(key=lambda k: (rank.get(k, len(rank)), k))
     chosen: list[str] = []
-    for key in [*groups, *(k for k in varied if not k.startswith("choice:"))]:
+    for key in groups:
         if not _determined(values, chosen, key):
             chosen.append(key)
+    # A config key is an axis unless the group choices fix it (model=lr sets model.*): keys changed
+    # together by hand all label the run, not just the first of them.
+    by_groups = list(chosen)
+    chosen += [k for k in varied if not k.startswith("choice:") and not _determined(values, by_groups, k)]
     return Axes(chosen, _short_names(chosen))
 
 
@@ -182,16 +197,6 @@ def _natural(path: Path | str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
 
 
-def _fit_seconds(record: dict[str, Any]) -> float | None:
-    fits = [v for k, v in (record.get("timings") or {}).items() if k.startswith("fit") and v is not None]
-    return float(sum(fits)) if fits else None
-
-
-def _p99(record: dict[str, Any]) -> float | None:
-    value = (record.get("metrics") or {}).get("serving/p99_ms", (record.get("serving") or {}).get("p99_ms"))
-    return None if value is None else float(value)
-
-
 def eval_metric_names(record: dict[str, Any]) -> list[str]:
     """test/<name> for each metric of the run's eval suite, its monitored metric first."""
     eval_cfg = record["config"].get("eval") or {}
@@ -201,35 +206,51 @@ def eval_metric_names(record: dict[str, Any]) -> list[str]:
     return [f"test/{n}" for n in names]
 
 
+def report_metric_names(record: dict[str, Any]) -> list[str]:
+    """The metrics a report shows for a run: its eval suite's (monitored first), then its case's
+    `case.report.metrics` expanded against what the run logged."""
+    names = eval_metric_names(record)
+    extra = report_spec([record]).metric_columns(record.get("metrics") or {})
+    return [*names, *(n for n in extra if n not in names)]
+
+
 def runs_frame(records: Sequence[dict[str, Any]]) -> tuple[pl.DataFrame, dict[str, Axes]]:
-    """One row per run: case, choice, seed, order (run order), run_dir, test metrics and costs.
+    """One row per run: case, choice, seed, order (run order), run_dir, the metrics and costs its report shows.
 
     A choice that ran the same seed twice keeps its latest run. Returns the varied axes per case too.
     """
     by_case: dict[str, list[dict[str, Any]]] = {}
     for r in records:
-        by_case.setdefault(str(r.get("case") or r["config"].get("case", {}).get("name")), []).append(r)
+        by_case.setdefault(case_name(r), []).append(r)
     rows, axes_of = [], {}
     for case, runs in by_case.items():
         axes = axes_of[case] = varied_axes(runs)
+        spec = report_spec(runs)
         runs = sorted(runs, key=lambda r: (str(r.get("started_at", "")), _natural(r.get("run_dir", ""))))
         for order, r in enumerate(runs):
             row: dict[str, Any] = {
-                "case": case, "choice": choice_label(r, axes), "seed": int(r.get("seed", r["config"].get("seed", 0))),
-                "order": order, "run_dir": str(r.get("run_dir", "")), "finished_at": str(r.get("finished_at", "")),
-                "cost/fit_s": _fit_seconds(r), "cost/samples_per_s": r.get("train_samples_per_s"),
-                "cost/p99_ms": _p99(r), "cost/parameters": r.get("parameters"),
-            }  # fmt: skip
-            for name in eval_metric_names(r):
+                "case": case,
+                "choice": choice_label(r, axes),
+                "seed": int(r.get("seed", r["config"].get("seed", 0))),
+                "order": order,
+                "run_dir": str(r.get("run_dir", "")),
+                "finished_at": str(r.get("finished_at", "")),
+            }
+            costs = cost_values(r)
+            row.update({c: costs.get(c) for c in dict.fromkeys([*COSTS, *spec.cost_columns(costs)])})
+            for name in report_metric_names(r):
                 value = (r.get("metrics") or {}).get(name)
                 row[name] = None if value is None else float(value)
             rows.append(row)
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    for column in [*COSTS, *(c for c in frame.columns if c.startswith("test/"))]:
-        if column in frame.columns:
-            frame = frame.with_columns(pl.col(column).cast(pl.Float64))
+    meta = ("case", "choice", "seed", "order", "run_dir", "finished_at")
+    frame = frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns if c not in meta)
     frame = frame.sort("finished_at").unique(["case", "choice", "seed"], keep="last", maintain_order=True)
     return frame.sort(["case", "order"]), axes_of
+
+
+def case_name(record: dict[str, Any]) -> str:
+    return str(record.get("case") or record["config"].get("case", {}).get("name"))
 
 
 def duplicates_note(records: Sequence[dict[str, Any]], frame: pl.DataFrame) -> list[str]:
@@ -258,13 +279,24 @@ def higher_is_better(target: str) -> bool | None:
 
 
 def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | None]:
-    """test/<name> -> higher is better? From the eval suites' targets; the run's objective mode wins."""
+    """metric -> higher is better? From the eval suites' targets (a case.report metric from the suite metric
+    of its name: index/recall@100 is a recall); the run's objective mode wins."""
     directions: dict[str, bool | None] = {}
     for r in records:
         for name, node in ((r["config"].get("eval") or {}).get("metrics") or {}).items():
             if f"test/{name}" not in directions and isinstance(node, dict) and "_target_" in node:
                 directions[f"test/{name}"] = higher_is_better(str(node["_target_"]))
+        for name in report_metric_names(r):
+            if name not in directions and not name.startswith("test/"):
+                directions[name] = _extra_direction(name, r["config"])
         objective = r.get("objective") or {}
         if objective.get("metric") and objective.get("mode") in ("min", "max"):
             directions["test/" + str(objective["metric"]).split("/", 1)[-1]] = objective["mode"] == "max"
     return directions
+
+
+def _extra_direction(name: str, config: dict[str, Any]) -> bool | None:
+    if name.endswith(("_ms", "_s")):  # latencies and durations
+        return False
+    target = extra_metric_target(name, config)
+    return None if target is None else higher_is_better(target)
