@@ -163,7 +163,8 @@ def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
 
 
 def help_text() -> str:
-    """`--help` from conf/hydra/help/mlsd.yaml, with the config groups listed from conf/ itself.
+    """`--help` from conf/hydra/help/mlsd.yaml, with the config groups and the models of each case listed
+    from conf/ itself, as overrides one can paste (`model=dcn`; with -m, `model=lr,fm` runs both).
 
     Hydra's own --help deep-copies its config repository once per group and option listing (about 1 s
     here with 16 groups, past the 1.5 s a help answer may take); the text is the same.
@@ -178,10 +179,26 @@ def help_text() -> str:
         for d in CONF_DIR.rglob("*")
         if d.is_dir() and d.relative_to(CONF_DIR).parts[0] != "hydra"
     )
-    listing = "".join(f"{group}: {', '.join(options)}\n" for group, options in groups if options)
+    listing = "".join(f"  {group}={','.join(options)}\n" for group, options in groups if options)
     template = help_cfg["template"].replace("${hydra.help.header}", help_cfg["header"])
     template = template.replace("${hydra.help.footer}", help_cfg["footer"])
-    return string.Template(template).safe_substitute(APP_CONFIG_GROUPS=listing)
+    return string.Template(template).safe_substitute(APP_CONFIG_GROUPS=listing, APP_CASES=_cases_listing())
+
+
+def _cases_listing() -> str:
+    """One line per case: its task kind, its default model, and the models that fit it."""
+    from omegaconf import OmegaConf
+
+    from framework.validation import models_for_kind
+
+    lines = []
+    for path in sorted((CONF_DIR / "case").glob("*.yaml")):
+        case = OmegaConf.load(path)
+        kind = str(case.case.task)
+        default = next((str(d["override /model"]) for d in case.get("defaults", []) if "override /model" in d), "")
+        models = ",".join(models_for_kind(kind))
+        lines.append(f"  case={path.stem} model={default}   # {kind}; models: model={models}\n")
+    return "".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,8 +22,13 @@ class DataError(UserError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' Did you mean 'x'?' when a close spelling exists, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """' Did you mean 'x'?' when a close spelling exists or exactly one choice starts with the word
+    (case=video -> video_recommendation), else ''."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [c for c in choices if c.startswith(word)]
+        close = close if len(close) == 1 else []
     return f" Did you mean '{close[0]}'?" if close else ""
 
 

@@ -166,6 +166,7 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
             machine=records.machine(),
         )
         record["tracking"] = _finish_trackers(loggers, record)
+        record["plots"] = _plot_history(record, run_dir)
         records.write_json_atomic(run_dir / "run.json", record)
         if job is None:
             print_summary(record, metric_table=not outcome.reported)
@@ -179,6 +180,13 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
             records.write_json_atomic(run_dir / "run.json", record)
             _abort_trackers(loggers, record["status"])
         raise
+
+
+def _plot_history(record: dict[str, Any], run_dir: Path) -> dict[str, str]:
+    from framework.tracking.history_plot import plot_history
+
+    path = plot_history(record, run_dir / "plots" / "history.png")
+    return {"history": str(path)} if path else {}
 
 
 def _failure_status(exc: BaseException) -> str:

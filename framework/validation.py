@@ -194,11 +194,23 @@ def _check_model(cfg: DictConfig, kind_name: str, problems: Problems) -> None:
     sig = read_signature(target)
     check_target(cfg.model, "model", problems, sig)
     if sig is not None and sig.tasks is not None and kind_name not in sig.tasks:
+        fitting = models_for_kind(kind_name)
+        suggestion = f"use {' or '.join(fitting)}" if len(fitting) <= 3 else f"use one of {', '.join(fitting)}"
         problems.add(
             f"Model {target.rsplit('.', 1)[-1]} does not fit case '{value_of(cfg.case, 'name')}': the case is a "
-            f"'{kind_name}' task and this model serves {', '.join(sig.tasks)}. Pick a model made for "
-            f"'{kind_name}' (models whose class declares tasks = (\"{kind_name}\",); see python run.py --help)."
+            f"'{kind_name}' task and this model serves {', '.join(sig.tasks)}: {suggestion} "
+            f"(e.g. model={fitting[0] if fitting else '...'})."
         )
+
+
+def models_for_kind(kind_name: str) -> list[str]:
+    """The conf/model options whose class serves a task kind (read from source: no import)."""
+    fitting = []
+    for path in sorted((CONF_DIR / "model").glob("*.yaml")):
+        sig = read_signature(str(OmegaConf.load(path).get("_target_", "")))
+        if sig is not None and sig.tasks is not None and kind_name in sig.tasks:
+            fitting.append(path.stem)
+    return fitting
 
 
 def validate_targets(cfg: DictConfig) -> None:

@@ -62,3 +62,4 @@ def test_each_case_and_model_runs(case: str, model: str, tmp_path) -> None:
     assert record["config"]["model"]["_target_"] == str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_)
     assert record["versions"]["torch"] and record["git"].keys() == {"commit", "dirty"}
     assert record["serving"]["p99_ms"] > 0
+    assert (tmp_path / "plots" / "history.png").is_file() and record["plots"]["history"].endswith("history.png")

@@ -12,6 +12,7 @@ BAD_CONFIGS = [
     (["model=foo"], "Unknown model 'foo'. Available model options: dcn, dcn_v2, deepfm, fm, lr"),
     (["case=nope"], "Unknown case 'nope'. Available case options: ad_click"),
     (["hardware=tpu"], "Unknown hardware 'tpu'. Did you mean 'gpu'?"),
+    (["case=video"], "Unknown case 'video'. Did you mean 'video_recommendation'?"),
     (["dataset=critteo"], "Unknown dataset 'critteo'. Did you mean 'criteo'?"),
     (["model.embeding_dim=8"], "Unknown key 'model.embeding_dim' in 'model'. Did you mean 'embedding_dim'?"),
     (["+model.embeding_dim=8"], "not a parameter of framework.models.ranking.dcn.DCN). Did you mean 'embedding_dim'?"),

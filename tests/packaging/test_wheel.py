@@ -96,7 +96,7 @@ def test_installed_wheel_runs_mlsd_outside_the_checkout(tmp_path: Path) -> None:
     mlsd = shutil.which("mlsd", path=env["PATH"])
     assert mlsd is not None and Path(mlsd).parent == target / "bin"
     help_text = _run([mlsd, "--help"], cwd=elsewhere, env=env).stdout
-    for group in ("case:", "model:", "dataset:", "sweep:"):
+    for group in ("case=", "model=", "dataset=", "sweep="):
         assert group in help_text, help_text
 
     run_dir = tmp_path / "run"

@@ -82,8 +82,8 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path: Path) -> None:
 def test_the_readme_main_command_and_help(tmp_path: Path) -> None:
     helped = run_subprocess("--help")
     assert helped.returncode == 0
-    model_line = next(line for line in helped.stdout.splitlines() if line.startswith("model: "))
-    assert {"lr", "fm", "deepfm", "wide_deep", "dcn", "dcn_v2"} <= set(model_line[len("model: ") :].split(", "))
+    model_line = next(line.strip() for line in helped.stdout.splitlines() if line.strip().startswith("model="))
+    assert {"lr", "fm", "deepfm", "wide_deep", "dcn", "dcn_v2"} <= set(model_line[len("model=") :].split(","))
     done = run_subprocess("case=ad_click", "model=dcn", "logger=none", f"hydra.run.dir={tmp_path}", timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     record = read_run(tmp_path)

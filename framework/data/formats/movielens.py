@@ -55,7 +55,11 @@ def _folder(path: str, files: tuple[str, ...], what: str) -> Path:
             if folder.exists()
             else ""
         )
-        raise DataError(f"{what} folder not found: {folder}{hint}. Set dataset.path to the unpacked archive folder.")
+        size = "1m" if what.endswith("1M") else "100k"
+        raise DataError(
+            f"{what} folder not found: {folder}{hint}. Set dataset.path to the unpacked archive folder; "
+            f"`python scripts/download_movielens.py {size}` fetches, checks and unpacks it."
+        )
     missing = [f for f in files if not (folder / f).is_file()]
     if missing:
         raise DataError(

@@ -21,6 +21,7 @@ from tests.configs.test_configs import compose_run
     [
         (["case=ad_click", "model=mf"], "Model MF does not fit case 'ad_click': the case is a 'ctr' task"),
         (["case=ad_click", "model=two_tower"], "Model TwoTower does not fit case 'ad_click'"),
+        (["case=video_recommendation", "model=fm"], "use mf or two_tower (e.g. model=mf)"),
         (["case=video_recommendation", "model=dcn"], "Model DCN does not fit case 'video_recommendation'"),
         (["case=ad_click", "ranker=dnn"], "'ranker' applies to two_stage cases only"),
         (["case=ad_click", "index=hnsw"], "'index' applies to two_stage cases only"),

@@ -128,7 +128,7 @@ def test_malformed_lines_name_file_line_and_column(tmp_path: Path, kind: str, ch
 
 
 def test_missing_folder_or_files(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="MovieLens 100K folder not found"):
+    with pytest.raises(DataError, match=r"MovieLens 100K folder not found.*scripts/download_movielens.py 100k"):
         read_movielens_100k(str(tmp_path / "nowhere"))
     folder = ml100k(tmp_path / "ml-100k")
     (folder / "u.user").unlink()
