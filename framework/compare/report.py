@@ -323,15 +323,4 @@ def write_report(
         written[name] = out_dir / name
     write_json_atomic(out_dir / "summary.json", summary_json(comparisons))
     written["summary.json"] = out_dir / "summary.json"
-    mode = 0o666 & ~_umask()  # atomic files start private (mkstemp); a report is for sharing
-    for path in written.values():
-        path.chmod(mode)
-    return written
-
-
-def _umask() -> int:
-    import os
-
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    return written  # atomic_file gives each the mode of a plain write: readable by teammates

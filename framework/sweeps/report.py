@@ -78,9 +78,12 @@ def print_table(console: Console, study: optuna.Study, metric: str, top_k: int) 
     for trial in best:
         seconds = _seconds(trial)
         table.add_row(
-            str(trial.number), _fmt(trial.value), *(_fmt(trial.params.get(n, "—")) for n in names),
-            str(len(trial.intermediate_values) or "—"), f"{seconds:.1f}s" if seconds is not None else "—",
-        )  # fmt: skip
+            str(trial.number),
+            _fmt(trial.value),
+            *(_fmt(trial.params.get(n, "—")) for n in names),
+            str(len(trial.intermediate_values) or "—"),
+            f"{seconds:.1f}s" if seconds is not None else "—",
+        )
     console.print(table)
     failed = [t for t in trials if t.state == TrialState.FAIL]
     if failed:

@@ -105,9 +105,13 @@ class Worker:
         cfg = self.cfg
         try:
             self.storage = open_storage(
-                self.plan.storage_url, int(cfg.heartbeat_interval), cfg.grace_period, int(cfg.db_retries),
-                float(cfg.db_backoff_s), log=lambda m: self.log(f"[yellow]{m}[/]"),
-            )  # fmt: skip
+                self.plan.storage_url,
+                int(cfg.heartbeat_interval),
+                cfg.grace_period,
+                int(cfg.db_retries),
+                float(cfg.db_backoff_s),
+                log=lambda m: self.log(f"[yellow]{m}[/]"),
+            )
         except Exception as exc:
             if not is_connection_error(exc):
                 raise
@@ -117,10 +121,13 @@ class Worker:
                 f"Check sweep.storage (host, port, user, database), or leave it null for SQLite under sweep.dir."
             ) from None
         study = optuna.create_study(
-            study_name=self.plan.study_name, storage=self.storage, load_if_exists=True,
-            sampler=build_sampler(cfg.sampler, self.plan.params), direction=self.plan.direction,
+            study_name=self.plan.study_name,
+            storage=self.storage,
+            load_if_exists=True,
+            sampler=build_sampler(cfg.sampler, self.plan.params),
+            direction=self.plan.direction,
             pruner=build_pruner(cfg.pruner, int(self.max_epochs)),
-        )  # fmt: skip
+        )
         if study.direction.name.lower() != self.plan.direction:
             raise ConfigError(
                 f"Study '{self.plan.study_name}' in {display_url(self.plan.storage_url)} was created to "

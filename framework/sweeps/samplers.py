@@ -74,9 +74,12 @@ def build_sampler(sampler: DictConfig, params: list[Param]) -> TrialSeededSample
             # multivariate + group: models the joint (and conditional) space, not each parameter alone;
             # constant_liar: running trials of other workers count as bad, so workers spread out.
             return optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=int(sampler.n_startup_trials), multivariate=True, group=True,
+                seed=seed,
+                n_startup_trials=int(sampler.n_startup_trials),
+                multivariate=True,
+                group=True,
                 constant_liar=True,
-            )  # fmt: skip
+            )
 
     return TrialSeededSampler(tpe, sampler.seed)
 

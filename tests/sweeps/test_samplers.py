@@ -81,9 +81,14 @@ class _Fixed(L.LightningModule):
 def _fit(trial: optuna.Trial, level: float, epochs: int = 4) -> float:
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 1)), batch_size=2)
     trainer = L.Trainer(
-        max_epochs=epochs, callbacks=[OptunaPruning(trial, "val/loss")], logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-    )  # fmt: skip
+        max_epochs=epochs,
+        callbacks=[OptunaPruning(trial, "val/loss")],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(_Fixed(level), data, data)
     return level
 
@@ -91,9 +96,15 @@ def _fit(trial: optuna.Trial, level: float, epochs: int = 4) -> float:
 @pytest.mark.parametrize("pruner", ["median", "hyperband"])
 def test_pruning_callback_stops_a_bad_trial_early(pruner: str) -> None:
     cfg = OmegaConf.create(
-        {"name": pruner, "n_startup_trials": 1, "n_warmup_steps": 0, "min_resource": 1, "max_resource": 4,
-         "reduction_factor": 2}
-    )  # fmt: skip
+        {
+            "name": pruner,
+            "n_startup_trials": 1,
+            "n_warmup_steps": 0,
+            "min_resource": 1,
+            "max_resource": 4,
+            "reduction_factor": 2,
+        }
+    )
     study = optuna.create_study(pruner=build_pruner(cfg, max_epochs=4), study_name="prune")
     for level in (0.1, 0.2, 0.3):
         study.optimize(lambda t, level=level: _fit(t, level), n_trials=1)

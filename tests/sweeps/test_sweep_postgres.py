@@ -46,9 +46,13 @@ def _worker(config_dir: Path, study: str, storage: str, *extra: str) -> subproce
     args = ["-m", "--config-dir", str(config_dir), "sweep=pg", "model=lr", f"sweep.dir={config_dir / 'study'}"]
     args += [f"sweep.study_name={study}", f"sweep.storage={storage}", "sweep.plots=false", *TINY, *extra]
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, str(ROOT / "run.py"), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_two_workers_share_one_study(tmp_path: Path, study_name: str) -> None:
@@ -137,9 +141,16 @@ def test_a_worker_that_loses_the_database_retries_and_finishes(tmp_path: Path, s
         through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         write_sweep(tmp_path, "pg", "    optim.optimizer.lr: tag(log, interval(1e-3, 1e-1))\n")
         worker = _worker(
-            tmp_path, study_name, through_proxy, "sweep.n_trials=3", "sweep.heartbeat_interval=1",
-            "sweep.grace_period=30", "sweep.db_backoff_s=0.5", "trainer.max_epochs=15", "early_stopping=null",
-        )  # fmt: skip
+            tmp_path,
+            study_name,
+            through_proxy,
+            "sweep.n_trials=3",
+            "sweep.heartbeat_interval=1",
+            "sweep.grace_period=30",
+            "sweep.db_backoff_s=0.5",
+            "trainer.max_epochs=15",
+            "early_stopping=null",
+        )
         deadline = time.monotonic() + 180
         while True:  # wait until the worker trains its second trial, then take the database away for 4 s
             with contextlib.suppress(KeyError):

@@ -118,10 +118,12 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
 def test_pruning_stops_a_bad_trial_after_its_first_epoch(tmp_path: Path) -> None:
     study_dir = tmp_path / "study"
     write_sweep(
-        tmp_path, "prune", "    optim.optimizer.lr: tag(log, interval(1e-4, 10.0))\n",
+        tmp_path,
+        "prune",
+        "    optim.optimizer.lr: tag(log, interval(1e-4, 10.0))\n",
         "  enqueue: [{optim.optimizer.lr: 0.01}, {optim.optimizer.lr: 5.0}]\n"
         "  pruner: {name: median, n_startup_trials: 1}\n",
-    )  # fmt: skip
+    )
     args = [
         "-m",
         "--config-dir",
@@ -162,9 +164,13 @@ def test_a_killed_trial_is_recorded_as_failed(tmp_path: Path) -> None:
     args += ["early_stopping=null", *TINY]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), *args, "trainer.max_epochs=500"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, str(ROOT / "run.py"), *args, "trainer.max_epochs=500"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (_running_trial(study_dir / "study.db") and (study_dir / "trials" / "0000" / "run.json").exists()):
@@ -191,8 +197,11 @@ def _wandb_run_record(run_dir: Path) -> dict:
     (offline,) = (run_dir / "wandb").glob("offline-run-*")
     done = subprocess.run(
         [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(offline)],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return next(r["run"] for r in map(json.loads, done.stdout.splitlines()) if r.get("type") == "run")
 
 
@@ -216,9 +225,13 @@ def test_ctrl_c_records_the_running_trial_as_failed_and_stops_the_worker(tmp_pat
     args = ["-m", "--config-dir", str(tmp_path), "sweep=stop", "model=lr", f"sweep.dir={study_dir}", "sweep.n_trials=3"]
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), *args, *TINY, "trainer.max_epochs=500", "early_stopping=null"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C as in a terminal
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 120
     while not (_running_trial(study_dir / "study.db") and (study_dir / "trials" / "0000" / "run.json").exists()):
         assert worker.poll() is None and time.monotonic() < deadline, "the worker never started its trial"
