@@ -36,6 +36,7 @@ def build_loggers(
         from lightning.pytorch.loggers import CSVLogger
 
         return [CSVLogger(save_dir=str(run_dir), name="csv")]
+    import wandb
     from lightning.pytorch.loggers import WandbLogger
 
     run_id = wandb_run_id(run_dir) if rank_zero else None
@@ -53,6 +54,9 @@ def build_loggers(
         id=run_id,
         resume="allow",
         mode=cfg.mode,
+        # W&B's own ~30 lines per run (banner, sync hints, history sparklines) would drown a multirun;
+        # the run summary says where the W&B run is and how to upload it.
+        settings=wandb.Settings(silent=True),
     )
     # Lightning passes anonymous=None to wandb.init, which wandb >= 0.19 answers with "The anonymous
     # setting has no effect and will be removed" on every run: the setting does nothing, leave it out.

@@ -53,6 +53,12 @@ def test_an_18_job_multirun_prints_under_60_lines(tmp_path: Path) -> None:
     assert not any(noise in out for noise in NOISE)
 
 
+def test_a_wandb_run_leaves_the_terminal_to_the_summary(tmp_path: Path) -> None:
+    out = _run(*FAST, "logger=wandb", f"hydra.run.dir={tmp_path}")
+    assert "wandb:" not in out  # W&B's banner, sync hints and sparklines
+    assert "W&B run" in out and "wandb sync" in out  # the summary says where it is and how to upload it
+
+
 def test_a_video_run_prints_its_final_metrics_once(tmp_path: Path) -> None:
     out = _run("case=video_recommendation", *FAST, f"hydra.run.dir={tmp_path}")
     assert out.count("ndcg@10") == 2  # stage 1's table and the final lists' table, not a third time
