@@ -24,11 +24,12 @@ _SKIPPED_GROUPS = ("sweep", "experiment", "case_model")
 _SKIPPED_KEYS = ("sweep", "logger.group", "tags")
 
 
-def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+def leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested container as {"a.b.c": value}; an empty mapping is a leaf of its own."""
     if isinstance(node, dict) and node:
         out: dict[str, Any] = {}
         for key, value in node.items():
-            out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+            out.update(leaves(value, f"{prefix}.{key}" if prefix else str(key)))
         return out
     return {prefix: node}
 
@@ -74,8 +75,8 @@ def preset_text(
     always = {a for a in always if a not in chosen}  # a swept group is written as its choice, not its values
     base = compose([f"{g}={c}" for g, c in groups.items()])
     strip = [k for k in trial_cfg if k != "hydra"]
-    trial = _leaves(OmegaConf.to_container(OmegaConf.masked_copy(trial_cfg, strip), resolve=False))
-    plain = _leaves(OmegaConf.to_container(OmegaConf.masked_copy(base, [k for k in base if k != "hydra"])))
+    trial = leaves(OmegaConf.to_container(OmegaConf.masked_copy(trial_cfg, strip), resolve=False))
+    plain = leaves(OmegaConf.to_container(OmegaConf.masked_copy(base, [k for k in base if k != "hydra"])))
     values = {
         k: v
         for k, v in trial.items()

@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from framework.errors import ConfigError
+from framework.sweeps.best_config import leaves
 from framework.sweeps.space import Param, override_text
 
 # Keys (with everything below them) that say how a sweep runs or reports, not what a trial computes.
@@ -43,15 +44,6 @@ def _below(key: str, prefixes: set[str] | tuple[str, ...]) -> bool:
     return any(key == p or key.startswith(p + ".") for p in prefixes)
 
 
-def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict) and node:
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: node}
-
-
 def _json(value: Any) -> Any:
     """As the study stores it (tuples become lists), so that recorded and current values compare equal."""
     return json.loads(json.dumps(value))
@@ -67,7 +59,7 @@ def fixed_config(config: DictConfig, params: list[Param]) -> dict[str, Any]:
     }
     values = {
         key: value
-        for key, value in _leaves(OmegaConf.to_container(config, resolve=False)).items()
+        for key, value in leaves(OmegaConf.to_container(config, resolve=False)).items()
         if not _below(key, EXCLUDED) and not _below(key, searched)
     }
     return _json({"choices": choices, "values": values})
