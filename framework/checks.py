@@ -216,9 +216,14 @@ def inherited_attribute(sig: TargetSignature, name: str) -> Any:
     return None
 
 
+def number_at(node: DictConfig, key: str) -> int | float | None:
+    """The number at a dotted key, or None (absent, null, not a number, or a bool)."""
+    value = OmegaConf.select(node, key, default=None, throw_on_missing=False)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def at_least(node: DictConfig, path: str, minimum: dict[str, int | float], problems: Problems) -> None:
-    """Each `key: low` of `minimum` (dotted keys allowed): an int/float value below `low` is a problem."""
+    """Each `key: low` of `minimum` (dotted keys allowed): a number below `low` is a problem."""
     for key, low in minimum.items():
-        value = OmegaConf.select(node, key, default=None, throw_on_missing=False)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < low:
-            problems.add(f"'{path}.{key}' must be at least {low}, got {value}.")
+        if (value := number_at(node, key)) is not None and value < low:
+            problems.add(f"'{f'{path}.{key}' if path else key}' must be at least {low}, got {value}.")

@@ -95,19 +95,18 @@ def run(cfg: DictConfig, callbacks: list | None = None, record_extra: dict[str, 
 
         _quiet_lightning()
         from framework.metrics.suite import build_metrics
-        from framework.tasks import KINDS
         from framework.tracking import records
         from framework.tracking.loggers import build_loggers
         from framework.tracking.summary import print_design_card, print_job_line, print_summary
         from framework.training.loop import RunContext
-        from framework.validation import check_data_fits_case, check_hardware, validate_targets
+        from framework.validation import case_kind, check_data_fits_case, check_hardware, validate_targets
 
         validate_targets(cfg)
         check_hardware(cfg)
         check_data_fits_case(cfg)
         resume = check_resume(cfg, run_dir)
         metrics = build_metrics(cfg.eval)
-        recipe = importlib.import_module(KINDS[str(cfg.case.task)].recipe)
+        recipe = importlib.import_module(case_kind(cfg).recipe)
         L.seed_everything(cfg.seed, workers=True, verbose=False)
 
     resolved = OmegaConf.to_container(cfg, resolve=True)

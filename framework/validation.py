@@ -20,10 +20,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from framework.checks import (
     Problems,
+    at_least,
     check_dataclass,
     check_eval_suite,
     check_target,
     check_target_node,
+    number_at,
     target_of,
     value_of,
 )
@@ -35,6 +37,9 @@ from framework.sweeps import config as sweep_config
 from framework.tasks import KINDS, TaskKind, kind_of_node
 
 COMMON_DATASET_KEYS = tuple(f.name for f in dataclasses.fields(DatasetConfig))
+# Every dataset key a data module reads: the common ones and each kind's own (another kind's own keys are
+# reported by check_data_fits_case, after the clearer data-kind check).
+DATASET_KEYS = (*COMMON_DATASET_KEYS, *(key for kind in KINDS.values() for key in kind.dataset_keys))
 
 
 def kind_config(kind: TaskKind) -> ModuleType | None:
@@ -96,22 +101,15 @@ AT_LEAST = {
 BELOW_ONE = ("model.dropout",)  # probabilities of dropping a unit: 0 <= p < 1
 
 
-def _number(cfg: DictConfig, key: str) -> float | None:
-    value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _check_ranges(cfg: DictConfig, problems: Problems) -> None:
     for key, what in POSITIVE.items():
-        if (value := _number(cfg, key)) is not None and value <= 0:
+        if (value := number_at(cfg, key)) is not None and value <= 0:
             problems.add(f"'{key}' must be positive ({what}), got {value}.")
-    for key, low in AT_LEAST.items():
-        if (value := _number(cfg, key)) is not None and value < low:
-            problems.add(f"'{key}' must be at least {low}, got {value}.")
+    at_least(cfg, "", AT_LEAST, problems)
     for key in BELOW_ONE:
-        if (value := _number(cfg, key)) is not None and not 0 <= value < 1:
+        if (value := number_at(cfg, key)) is not None and not 0 <= value < 1:
             problems.add(f"'{key}' must be in [0, 1), got {value}.")
-    epochs = _number(cfg, "trainer.max_epochs")
+    epochs = number_at(cfg, "trainer.max_epochs")
     if epochs is not None and epochs < 1 and epochs != -1:
         problems.add(f"'trainer.max_epochs' must be at least 1 (or -1: until early stopping), got {epochs}.")
 
@@ -155,8 +153,7 @@ def _check_dataset(node: DictConfig, kind: TaskKind, problems: Problems) -> None
     target = target_of(node, "dataset", problems)
     if target is None:
         return
-    kind_keys = tuple(k for other in KINDS.values() for k in other.dataset_keys)
-    check_target(node, "dataset", problems, read_signature(target), extra_allowed=(*COMMON_DATASET_KEYS, *kind_keys))
+    check_target(node, "dataset", problems, read_signature(target), extra_allowed=DATASET_KEYS)
     present = [k for k in COMMON_DATASET_KEYS if k in node]
     check_dataclass(OmegaConf.masked_copy(node, present), DatasetConfig, "dataset", problems)
     module = kind_config(kind)
@@ -222,7 +219,7 @@ def validate_targets(cfg: DictConfig) -> None:
     nodes: list[tuple[str, DictConfig, tuple]] = [
         ("optim.optimizer", cfg.optim.optimizer, ()),
         ("model", cfg.model, ()),
-        ("dataset", cfg.dataset, (*COMMON_DATASET_KEYS, *(k for kd in KINDS.values() for k in kd.dataset_keys))),
+        ("dataset", cfg.dataset, DATASET_KEYS),
     ]
     if cfg.optim.scheduler is not None:
         nodes.append(("optim.scheduler", cfg.optim.scheduler, ("interval",)))

@@ -1,4 +1,5 @@
-"""What the Hydra sweeper plugin calls: check the config, plan the sweep, hand trials to Hydra's launcher."""
+"""What the Hydra sweeper plugin calls once it has checked the config: plan the sweep, hand trials to
+Hydra's launcher. (The check is the plugin's: validation sits above this package.)"""
 
 from __future__ import annotations
 
@@ -13,18 +14,8 @@ BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 
 
 def sweep(hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, arguments: list[str]) -> Any:
-    from hydra.core.hydra_config import HydraConfig
     from hydra.core.plugins import Plugins
 
-    from framework.validation import validate
-
-    HydraConfig.instance().set_config(config)  # the sweep node may use ${hydra:runtime.choices...}
-    if config.get("sweep") is None:
-        raise ConfigError(
-            "hydra/sweeper=mlsd runs the study described by a sweep config, and none is selected: "
-            "add sweep=<name> (conf/sweep/, e.g. sweep=ad_click_dcn)."
-        )
-    validate(config)  # the whole run config, the sweep node included: bad input stops before any trial
     launcher_target = str(config.hydra.launcher.get("_target_", ""))
     if launcher_target != BASIC_LAUNCHER:
         raise ConfigError(

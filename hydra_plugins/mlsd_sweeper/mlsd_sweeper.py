@@ -47,7 +47,18 @@ class MlsdSweeper(Sweeper):
         self.task_function = task_function
 
     def sweep(self, arguments: list[str]) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+
+        from framework.errors import ConfigError
         from framework.sweeps.hydra_glue import sweep
+        from framework.validation import validate
 
         assert self.config is not None and self.hydra_context is not None and self.task_function is not None
+        HydraConfig.instance().set_config(self.config)  # the sweep node may use ${hydra:runtime.choices...}
+        if self.config.get("sweep") is None:
+            raise ConfigError(
+                "hydra/sweeper=mlsd runs the study described by a sweep config, and none is selected: "
+                "add sweep=<name> (conf/sweep/, e.g. sweep=ad_click_dcn)."
+            )
+        validate(self.config)  # the whole run config, the sweep node included: bad input stops before any trial
         return sweep(self.hydra_context, self.task_function, self.config, arguments)
