@@ -83,9 +83,9 @@ def _override_key_error(message: str, argv: list[str]) -> ConfigError | None:
 
         overrides, config_dirs = split_argv(argv)
         kept = [a for a in overrides if not a.startswith((f"{key}=", f"+{key}=", f"++{key}="))]
-        kept += [f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in config_dirs)}]"] * bool(
-            config_dirs
-        )
+        if config_dirs:  # --config-dir DIR: its configs join the search path, as in the run itself
+            searchpath = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)
+            kept.append(f"hydra.searchpath=[{searchpath}]")
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("run", overrides=kept)

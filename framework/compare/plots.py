@@ -105,18 +105,7 @@ def metric_bars(comparison: CaseComparison) -> bytes:
         handles.append(plt.Line2D([], [], color="black", linestyle="--"))
         names.append("calibration: 1 is ideal")
     fig.suptitle(f"{comparison.case}: metrics by {comparison.choice_name}, mean ± std over seeds", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        ncol=len(names),
-        fontsize=8,
-        frameon=False,
-        title=_legend_title(comparison, drawn),
-        title_fontsize=8,
-    )
-    return _png(fig)
+    return _with_legend(fig, handles, names, _legend_title(comparison, drawn), bottom=0.07)
 
 
 def differences(comparison: CaseComparison) -> bytes | None:
@@ -154,16 +143,14 @@ def differences(comparison: CaseComparison) -> bytes | None:
         f"{comparison.level:.0%} paired bootstrap interval",
         fontsize=11,
     )
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _with_legend(fig, handles, kinds, _legend_title(comparison, drawn), bottom=0.08)
+
+
+def _with_legend(fig, handles: list, names: list[str], title: str, bottom: float) -> bytes:
+    """The figure as PNG, with one legend row of what was drawn below the panels."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.legend(
-        handles,
-        kinds,
-        loc="lower center",
-        ncol=len(kinds),
-        fontsize=8,
-        frameon=False,
-        title=_legend_title(comparison, drawn),
-        title_fontsize=8,
+        handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False, title=title, title_fontsize=8
     )
     return _png(fig)
 

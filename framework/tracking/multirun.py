@@ -8,6 +8,7 @@ prints the compare command.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ class MultirunSummary(Callback):
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         records = list(sweep_dir.glob("*/run.json")) if sweep_dir.is_dir() else []
-        finished = sum('"status": "finished"' in p.read_text() for p in records)
+        finished = sum(json.loads(p.read_text()).get("status") == "finished" for p in records)
         failed = len(records) - finished
         done = f"{finished} run(s) finished" + (f", {failed} failed" if failed else "")
         Console(highlight=False, soft_wrap=True).print(
