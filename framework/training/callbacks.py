@@ -62,7 +62,7 @@ class ThroughputMonitor(L.Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
     ) -> None:
-        self.samples += len(batch["label"]) * trainer.world_size
+        self.samples += len(next(iter(batch.values()))) * trainer.world_size  # rows (or lists) in the batch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.seconds += time.perf_counter() - self._epoch_start - self._val_seconds

@@ -66,14 +66,15 @@ def fit_and_test(
     monitor: str | None = None,
     mode: str | None = None,
     max_epochs: int | None = None,
+    patience: int | None = None,
 ) -> StageResult:
     """Train with checkpointing on the eval suite's monitored metric, then test the best checkpoint.
 
     Checkpoints go to <run dir>/checkpoints[/<stage>]: the best epochs and `last.ckpt`, written after
     every epoch (and every `checkpoint.every_n_train_steps` steps if set), atomically. With
     `resume=true` training continues from `last.ckpt`. A stage with its own eval suite passes its
-    `monitor` (the logged name, e.g. `retrieval/val/recall@20`) and `mode`; `max_epochs` overrides the
-    Trainer's for this stage.
+    `monitor` (the logged name, e.g. `retrieval/val/recall@20`) and `mode`; `max_epochs` and the
+    early-stopping `patience` override the run's for this stage.
     """
     cfg = ctx.cfg
     monitor = monitor or f"val/{cfg.eval.monitor}"
@@ -105,7 +106,8 @@ def fit_and_test(
     callbacks: list[L.Callback] = [EpochSeed(int(cfg.seed)), best_ckpt, *last, throughput, history, *extra]
     if cfg.early_stopping is not None:
         es = cfg.early_stopping
-        callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))
+        wait = es.patience if patience is None else patience
+        callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, wait, mode=mode))
     if cfg.trainer.enable_progress_bar:
         callbacks.append(ProgressBar(leave=True))
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)

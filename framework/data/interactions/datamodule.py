@@ -132,6 +132,10 @@ class InteractionDataModule(L.LightningDataModule):
             name: (torch.from_numpy(arrays["user"][part == code]), torch.from_numpy(arrays["item"][part == code]))
             for name, code in zip(SPLITS, (TRAIN, VALID, TEST), strict=True)
         }
+        self.times = {  # seconds since the epoch of every pair above (the ranker's time features)
+            name: torch.from_numpy(arrays["timestamp"][part == code])
+            for name, code in zip(SPLITS, (TRAIN, VALID, TEST), strict=True)
+        }
         self.sets = {
             name: UserItemSets(u.numpy(), i.numpy(), spec.n_users, spec.n_items) for name, (u, i) in self.pairs.items()
         }

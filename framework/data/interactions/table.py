@@ -218,11 +218,7 @@ class UserItemSets:
 
     def rows(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch row, item) of every member of the given users' sets."""
-        users = users.cpu()
-        starts, counts = self.indptr[users], self.counts(users)
-        row = torch.repeat_interleave(torch.arange(len(users)), counts)
-        offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-        return row, self.indices[torch.repeat_interleave(starts, counts) + offsets]
+        return csr_rows(self.indptr, self.indices, users.cpu())
 
     def dense(self, users: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
         mask = torch.zeros(len(users), self.n_items, dtype=torch.bool)
@@ -239,3 +235,14 @@ class UserItemSets:
 
     def users_with_items(self) -> torch.Tensor:
         return torch.nonzero(self.indptr[1:] > self.indptr[:-1]).flatten()
+
+
+def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(position in `rows`, column) of every entry of the given rows of a CSR matrix, on its device."""
+    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
+    position = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), counts)
+    ends = torch.cumsum(counts, 0)
+    offsets = torch.arange(int(ends[-1]) if len(ends) else 0, device=rows.device) - torch.repeat_interleave(
+        ends - counts, counts
+    )
+    return position, indices[torch.repeat_interleave(starts, counts) + offsets]

@@ -43,9 +43,11 @@ class RetrievalStageConfig:
 class RankingStageConfig:
     """Stage 2: how the ranker trains on stage 1's validation candidates."""
 
-    max_epochs: int = 5
-    batch_size: int = 2048
-    lr: float = 0.001
+    loss: Literal["pointwise", "pairwise", "listwise"] = "listwise"  # over each user's list
+    max_epochs: int = 30
+    patience: int | None = None  # early stopping on the ranker's validation users; null = the run's
+    batch_size: int = 64  # candidate lists (users) per batch
+    lr: float = 0.003
     val_fraction: float = 0.2  # share of the users with validation items kept to pick the ranker's best epoch
 
 

@@ -1,9 +1,10 @@
-"""Stage 2 training task: a pointwise ranker re-orders stage 1's candidates.
+"""Stage 2 training task: a ranker re-orders stage 1's candidates.
 
-Trains with binary cross-entropy on (user, candidate) rows; evaluates whole lists: each user's K
-candidates are scored, sorted, and the re-ranked list goes to the eval suite (`val/<name>`,
-`test/<name>`: the system's final metrics). The ranker is any CTR-shaped model,
-`model(categorical, numeric) -> logits`, fed by `RankerFeatures`.
+Trains and evaluates on whole lists: each user's K candidates are scored by the ranker, any CTR-shaped
+model `model(categorical, numeric) -> logits` fed by `RankerFeatures`. Training minimises a ranking
+loss over each list (`ranking.loss`: pointwise, pairwise or listwise, `framework.losses.ranking`);
+evaluation sorts each list by score and gives the re-ranked list to the eval suite (`val/<name>`,
+`test/<name>`: the system's final metrics).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Callable
 
 import lightning.pytorch as L
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
+from framework.losses.ranking import ranking_loss
 from framework.metrics.topk import RankedLists
 from framework.models.layers import set_sparse
 from framework.tasks.two_stage.ranker_features import RankerFeatures
@@ -26,16 +27,8 @@ def rerank(
     model: nn.Module, features: RankerFeatures, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Ranker logits of every candidate ([U, K], -inf on padding) and the re-ranked order ([U, K] indices)."""
-    n_users, k = items.shape
-    ranks = torch.arange(k, device=items.device)[None, :].expand(n_users, k)
-    categorical, numeric = features.rows(
-        users[:, None].expand(n_users, k).flatten(),
-        items.flatten(),
-        scores.flatten(),
-        scores[:, :1].expand(n_users, k).flatten(),
-        ranks.flatten(),
-    )
-    logits = model(categorical, numeric).view(n_users, k).float().masked_fill(items < 0, float("-inf"))
+    categorical, numeric = features.rows(users, items, scores)
+    logits = model(categorical, numeric).view(items.shape).float().masked_fill(items < 0, float("-inf"))
     return logits, torch.argsort(logits, dim=1, descending=True, stable=True)
 
 
@@ -48,6 +41,7 @@ class RankerTask(L.LightningModule):
         item_tags: torch.Tensor,
         optimizer: Callable[..., torch.optim.Optimizer],
         sparse_embeddings: bool = True,
+        loss: str = "listwise",
     ) -> None:
         super().__init__()
         self.model = model
@@ -56,13 +50,14 @@ class RankerTask(L.LightningModule):
         self.register_buffer("item_tags", item_tags, persistent=False)
         self.val_metrics, self.test_metrics = split_metrics(metrics, compute_groups=False)
         self.optimizer_factory = optimizer
+        self.loss = ranking_loss(loss)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        categorical, numeric = self.features.rows(
-            batch["user"], batch["item"], batch["score"], batch["top_score"], batch["rank"]
-        )
-        loss = F.binary_cross_entropy_with_logits(self.model(categorical, numeric), batch["label"])
-        log_train_loss(self, loss, len(batch["label"]))
+        items = batch["items"]
+        categorical, numeric = self.features.rows(batch["user"], items, batch["scores"])
+        logits = self.model(categorical, numeric).view(items.shape)
+        loss = self.loss(logits, batch["hits"], items >= 0)
+        log_train_loss(self, loss, len(items))
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection) -> None:

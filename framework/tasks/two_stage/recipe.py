@@ -82,11 +82,20 @@ def _train_ranker(
         cfg.seed,
     )
     train = rerank_data.tables["train"].tensors
-    features.fit(train["user"], train["item"], train["score"], train["top_score"], train["rank"])
+    features.fit(train["user"], train["items"], train["scores"])
     ranker = instantiate(cfg.ranker, _partial_=True, _convert_="all")(feature_spec=features.spec)
     optimizer = instantiate(cfg.optim.optimizer, _partial_=True, _convert_="all", lr=cfg.ranking.lr)
-    task = RankerTask(ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg))
-    result = fit_and_test(ctx, task, rerank_data, stage="ranking", max_epochs=cfg.ranking.max_epochs)
+    task = RankerTask(
+        ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg), loss=cfg.ranking.loss
+    )
+    result = fit_and_test(
+        ctx,
+        task,
+        rerank_data,
+        stage="ranking",
+        max_epochs=cfg.ranking.max_epochs,
+        patience=cfg.ranking.patience,
+    )
     return task, rerank_data, result
 
 

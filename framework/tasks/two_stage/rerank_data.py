@@ -2,12 +2,14 @@
 
 The ranker learns what it will see when serving: the K candidates stage 1 retrieves for a user (items
 seen in training excluded), labelled 1 when the user interacted with the item in the validation split.
+Stage 1 never trained on those interactions, so its scores on them are as honest as at serving time.
 Users with validation items are divided, by a seeded draw, into the ranker's training users and the
 ranker's own validation users (`val_fraction`), on whose re-ranked lists the best epoch is chosen.
 Test lists are stage 1's candidates for the test split (training and validation items excluded).
 
-Training batches are flat rows {user, item, score, top_score, rank, label}; evaluation batches are
-whole lists {user, items, scores, hits, n_relevant} ([B, K] each), re-ranked then scored by the suite.
+Every batch holds whole lists {user, items, scores, hits, n_relevant} ([B, K] each; `batch_size`
+counts lists): training scores them with a ranking loss, evaluation re-ranks them and scores the
+re-ranked lists with the suite.
 """
 
 from __future__ import annotations
@@ -30,23 +32,6 @@ def list_table(candidates: Candidates, targets: UserItemSets) -> TensorTable:
             "scores": candidates.scores,
             "hits": candidates.hits(targets),
             "n_relevant": targets.counts(candidates.users),
-        }
-    )
-
-
-def flat_rows(lists: TensorTable) -> TensorTable:
-    """One row per real (not padded) candidate of every list."""
-    t = lists.tensors
-    n_users, k = t["items"].shape
-    real = t["items"] >= 0
-    return TensorTable(
-        {
-            "user": t["user"][:, None].expand(n_users, k)[real],
-            "item": t["items"][real],
-            "score": t["scores"][real],
-            "top_score": t["scores"][:, :1].expand(n_users, k)[real],
-            "rank": torch.arange(k)[None, :].expand(n_users, k)[real],
-            "label": t["hits"][real].float(),
         }
     )
 
@@ -74,19 +59,21 @@ class RerankDataModule(L.LightningDataModule):
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         self.tables = {
-            "train": flat_rows(TensorTable(lists[order[n_val:]])),
+            "train": TensorTable(lists[order[n_val:].sort().values]),
             "valid": TensorTable(lists[order[:n_val].sort().values]),
             "test": list_table(test, test_targets),
         }
-        if self.tables["train"].tensors["label"].sum() == 0:
+        if not self.tables["train"].tensors["hits"].any():
             raise DataError(
                 "stage 1's candidates for the ranker's training users hold no validation item: there is nothing "
                 "to learn a ranking from. Raise case.serving.candidates_per_request or train stage 1 longer."
             )
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        train = self.tables["train"].tensors
         self.info = {
-            "train_rows": len(self.tables["train"]),
-            "train_positives": int(self.tables["train"].tensors["label"].sum()),
+            "train_users": len(self.tables["train"]),
+            "train_rows": int((train["items"] >= 0).sum()),
+            "train_positives": int(train["hits"].sum()),
             "valid_users": len(self.tables["valid"]),
             "test_users": len(self.tables["test"]),
         }
