@@ -1,7 +1,7 @@
 """Retrieval quality and training time on MovieLens 100K: mlsd's models against RecBole's BPR, same split.
 
     python scripts/bench_retrieval.py --path ../shared/data/movielens-100k \\
-        [--recbole-python /path/to/venv-with-recbole/bin/python] [--models mf two_tower] [--seed 42]
+        [--recbole-python /path/to/venv-with-recbole/bin/python] [--models mf two_tower] [--seeds 1 2 3 4 5]
 
 Protocol (RecBole's standard one): every rating is a positive (implicit feedback); each user's
 interactions are shuffled and cut 8:1:1 into train / valid / test (framework.data.interactions.splits.split_random,
@@ -12,7 +12,11 @@ test item; the best epoch is chosen on validation NDCG@20 and tested once.
 mlsd runs through `python run.py case=video_recommendation dataset=movielens_100k ranker=none`
 (stage 1 only); RecBole is given the very same split as atomic files (`benchmark_filename`).
 "Fit" is the wall time of training including the per-epoch validation that early stopping needs.
-Writes a markdown table to stdout and all numbers to --out (JSON).
+With several seeds (each its own split and initialisation, shared by every framework), the table gives
+mean ± std per model and each mlsd model's difference from RecBole's BPR, paired by seed, with the
+compare report's statistics (`framework.compare.stats.paired_comparison`: exact paired bootstrap 95%
+interval and paired t-test; "better"/"worse" only when both agree).
+Writes markdown tables to stdout and all numbers to --out (JSON).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from framework.compare.stats import mean_std, paired_comparison  # noqa: E402
 from framework.data.formats.movielens import read_movielens_100k  # noqa: E402
 from framework.data.interactions.splits import split_interactions  # noqa: E402
 from framework.data.interactions.table import encode_interactions  # noqa: E402
@@ -118,39 +123,73 @@ def run_mlsd(model: str, path: str, seed: int, extra: list[str], out_dir: Path) 
     }
 
 
+KEYS = ["recall@10", "ndcg@10", "recall@20", "ndcg@20", "precision@20", "hit@20", "mrr@20"]
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> list[dict]:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp)
+        sizes = write_split(args.path, seed, out_dir)
+        print(f"split (seed {seed}): {sizes}", file=sys.stderr)
+        for model in args.models:
+            results.append(run_mlsd(model, args.path, seed, args.extra, out_dir))
+            print(f"mlsd {model}: {results[-1]['test']}", file=sys.stderr)
+        if args.recbole_python:
+            results.append(run_recbole(args.recbole_python, out_dir, seed))
+            print(f"RecBole BPR: {results[-1]['test']}", file=sys.stderr)
+    return [{**r, "seed": seed} for r in results]
+
+
+def summary(results: list[dict]) -> str:
+    """mean ± std per (framework, model) over seeds; mlsd models against RecBole's BPR, paired by seed."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["framework"], r["model"]), []).append(r)
+    reference = next((g for (framework, _), g in groups.items() if framework == "RecBole"), None)
+    lines = [
+        "| framework | model | seeds | " + " | ".join(KEYS) + " | fit s | epochs |",
+        "|---|---|---|" + "---|" * (len(KEYS) + 2),
+    ]
+    for (framework, model), runs in groups.items():
+        cells = []
+        for k in KEYS:
+            mean, std = mean_std([r["test"][k] for r in runs if k in r["test"]])
+            cells.append(f"{mean:.4f} ± {std:.4f}" if len(runs) > 1 else f"{mean:.4f}")
+        fit, _ = mean_std([r["fit_seconds"] for r in runs])
+        epochs, _ = mean_std([r["epochs"] for r in runs])
+        lines.append(f"| {framework} | {model} | {len(runs)} | " + " | ".join(cells) + f" | {fit:.1f} | {epochs:.0f} |")
+    if reference is not None and len(reference) > 1:
+        header = "| mlsd model | metric | Δ vs RecBole BPR, mean [95% CI] | p | verdict |"
+        lines += ["", header, "|---|---|---|---|---|"]
+        base = {k: {r["seed"]: r["test"][k] for r in reference} for k in ("recall@20", "ndcg@20", "ndcg@10")}
+        for (framework, model), runs in groups.items():
+            if framework != "mlsd":
+                continue
+            for k, by_seed in base.items():
+                c = paired_comparison(by_seed, {r["seed"]: r["test"][k] for r in runs})
+                if c is None:
+                    continue
+                verdict = ("better" if c.mean_diff > 0 else "worse") if c.significant else "n.s."
+                interval = f"{c.mean_diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}]"
+                lines.append(f"| {model} | {k} | {interval} | {c.p_value:.3f} | {verdict} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--path", required=True, help="the unpacked ml-100k folder")
     parser.add_argument("--recbole-python", help="python of an environment with recbole installed")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="one split per seed")
     parser.add_argument("--out", default="outputs/bench_retrieval.json")
     parser.add_argument("extra", nargs="*", help="run.py overrides for the mlsd runs, e.g. trainer.max_epochs=30")
     args = parser.parse_args()
 
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp)
-        sizes = write_split(args.path, args.seed, out_dir)
-        print(f"split (seed {args.seed}): {sizes}", file=sys.stderr)
-        for model in args.models:
-            results.append(run_mlsd(model, args.path, args.seed, args.extra, out_dir))
-            print(f"mlsd {model}: {results[-1]['test']}", file=sys.stderr)
-        if args.recbole_python:
-            results.append(run_recbole(args.recbole_python, out_dir, args.seed))
-            print(f"RecBole BPR: {results[-1]['test']}", file=sys.stderr)
-    keys = ["recall@10", "ndcg@10", "recall@20", "ndcg@20", "precision@20", "hit@20", "mrr@20"]
-    print("| framework | model | " + " | ".join(keys) + " | fit s | epochs |")
-    print("|---|---|" + "---|" * (len(keys) + 2))
-    for r in results:
-        test = r["test"]
-        print(
-            f"| {r['framework']} | {r['model']} | "
-            + " | ".join(f"{test[k]:.4f}" if k in test else "" for k in keys)
-            + f" | {r['fit_seconds']} | {r['epochs']} |"
-        )
+    results = [r for seed in args.seeds for r in run_seed(args, seed)]
+    print(summary(results))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"seed": args.seed, "split": sizes, "results": results}, indent=1))
+    Path(args.out).write_text(json.dumps({"seeds": args.seeds, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

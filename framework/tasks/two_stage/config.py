@@ -44,7 +44,7 @@ class RankingStageConfig:
     """Stage 2: how the ranker trains on stage 1's validation candidates."""
 
     loss: Literal["pointwise", "pairwise", "listwise"] = "listwise"  # over each user's list
-    max_epochs: int = 30
+    max_epochs: int = 20
     patience: int | None = None  # early stopping on the ranker's validation users; null = the run's
     batch_size: int = 64  # candidate lists (users) per batch
     lr: float = 0.003

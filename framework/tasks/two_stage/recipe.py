@@ -85,16 +85,15 @@ def _train_ranker(
     features.fit(train["user"], train["items"], train["scores"])
     ranker = instantiate(cfg.ranker, _partial_=True, _convert_="all")(feature_spec=features.spec)
     optimizer = instantiate(cfg.optim.optimizer, _partial_=True, _convert_="all", lr=cfg.ranking.lr)
-    task = RankerTask(
-        ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg), loss=cfg.ranking.loss
-    )
+    loss = cfg.ranking.get("loss", "listwise")
+    task = RankerTask(ranker, metrics, features, data.item_tags, optimizer, sparse_embeddings(cfg), loss=loss)
     result = fit_and_test(
         ctx,
         task,
         rerank_data,
         stage="ranking",
         max_epochs=cfg.ranking.max_epochs,
-        patience=cfg.ranking.patience,
+        patience=cfg.ranking.get("patience"),
     )
     return task, rerank_data, result
 
