@@ -24,6 +24,8 @@ COSTS = {
     "cost/parameters": "parameters",
 }
 HIGHER_IS_BETTER_COSTS = ("cost/samples_per_s",)  # a cost column that is better when larger
+# Costs shown only where a case or preset names them (case.report.costs).
+OPTIONAL_COSTS = {"cost/train_rows": "training rows per epoch (after negative downsampling)"}
 
 
 @dataclass
@@ -76,6 +78,13 @@ def p99_ms(record: dict[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
+def train_rows(record: dict[str, Any]) -> int | None:
+    """Rows a training epoch iterates over: those kept by negative downsampling, else the train split."""
+    data = record.get("data") or {}
+    kept = (data.get("downsampling") or {}).get("rows_kept")
+    return kept if kept is not None else (data.get("rows") or {}).get("train")
+
+
 def cost_values(record: dict[str, Any]) -> dict[str, float | None]:
     """Every cost a run can be shown with: the standard columns, its timings and its metrics."""
     values: dict[str, Any] = {
@@ -83,6 +92,7 @@ def cost_values(record: dict[str, Any]) -> dict[str, float | None]:
         "cost/samples_per_s": record.get("train_samples_per_s"),
         "cost/p99_ms": p99_ms(record),
         "cost/parameters": record.get("parameters"),
+        "cost/train_rows": train_rows(record),
     }
     values.update({f"timings/{k}": v for k, v in (record.get("timings") or {}).items()})
     values.update(record.get("metrics") or {})
@@ -91,8 +101,8 @@ def cost_values(record: dict[str, Any]) -> dict[str, float | None]:
 
 def cost_label(column: str) -> str:
     """What an axis or a note calls a cost column."""
-    if column in COSTS:
-        return COSTS[column]
+    if column in COSTS or column in OPTIONAL_COSTS:
+        return {**COSTS, **OPTIONAL_COSTS}[column]
     unit = " (ms)" if column.endswith("_ms") else " (s)" if column.startswith("timings/") else ""
     return column + unit
 

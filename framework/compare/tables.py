@@ -19,8 +19,9 @@ COST_HEADERS = {
     "cost/samples_per_s": "samples/s",
     "cost/p99_ms": "p99 ms",
     "cost/parameters": "params",
+    "cost/train_rows": "train rows",
 }
-FRONT_NAMES = {"cost/fit_s": "time", "cost/p99_ms": "latency", "cost/parameters": "size"}
+FRONT_NAMES = {"cost/fit_s": "time", "cost/p99_ms": "latency", "cost/parameters": "size", "cost/train_rows": "rows"}
 Table = tuple[list[str], list[list[str]]]
 
 
@@ -43,7 +44,7 @@ def _number(column: str, value: float) -> str:
         return "—"
     if column == "cost/parameters":
         return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k" if value >= 1e3 else f"{value:.0f}"
-    if column == "cost/samples_per_s":
+    if column in ("cost/samples_per_s", "cost/train_rows"):
         return f"{value:,.0f}"
     if _seconds_like(column):
         return f"{value:.2f}" if value < 100 else f"{value:.0f}"

@@ -38,6 +38,20 @@ class TensorTable(Dataset):
         return {k: v.index_select(0, index) for k, v in self.tensors.items()}
 
 
+class TableRows(Dataset):
+    """The rows `rows` of a table, gathered batch by batch: nothing is copied up front, so a table that is
+    memory-mapped and larger than memory can be trained on a subset of its rows (e.g. downsampled)."""
+
+    def __init__(self, table: TensorTable, rows: torch.Tensor) -> None:
+        self.table, self.rows = table, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: Index) -> dict[str, torch.Tensor]:
+        return self.table[self.rows[index]]
+
+
 class RowBatchSampler(Sampler[Index]):
     """Yields one index (slice or row tensor) per batch for this rank; `set_epoch` reshuffles."""
 
@@ -89,7 +103,12 @@ class OrderedRowBatchSampler(RowBatchSampler, SequentialSampler):
 
 
 def batch_loader(
-    table: TensorTable, batch_size: int, shuffle: bool, seed: int, trainer: Any = None, pin_memory: bool = False
+    table: TensorTable | TableRows,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    trainer: Any = None,
+    pin_memory: bool = False,
 ) -> DataLoader:
     """A DataLoader that yields whole batches of `table` (slices or gathered rows), sharded for the
     trainer's rank when there is one; what every data module's *_dataloader returns. Overfitting a few

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from framework.signatures import module_file
 
-NOT_DATA_KEYS = ("batch_size", "eval_batch_size", "cache")
+# Keys that do not change the arrays: batch sizes, the cache switch, how a file is encoded (in memory or
+# out of core, in chunks of how many rows: every way gives the same arrays), and the negative downsampling
+# rate (training rows are drawn from the cached arrays after loading).
+NOT_DATA_KEYS = ("batch_size", "eval_batch_size", "cache", "out_of_core", "chunk_rows", "negative_rate")
 
 
 def code_hash(modules: Iterable[str]) -> str:
@@ -70,22 +73,45 @@ def is_stored(entry: Path) -> bool:
 
 def store(entry: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write the arrays and meta.json atomically (a temporary folder renamed into place)."""
+
+    def write(folder: Path) -> dict[str, Any]:
+        for name, array in arrays.items():
+            np.save(folder / f"{name}.npy", array)
+        return meta
+
+    store_from(entry, write)
+
+
+def store_from(entry: Path, write: Callable[[Path], dict[str, Any]]) -> None:
+    """`write(folder)` writes the arrays (any way, e.g. in chunks) into a temporary folder and returns the
+    meta; then meta.json is written and the folder renamed into place. An entry another process stored
+    first is kept; the temporary folder is removed in any case (also when `write` raises)."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = entry.parent / f".{entry.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array)
+        meta = write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-        os.rename(tmp, entry)
-    except OSError:
-        if not is_stored(entry):  # not a lost race with another process: a real failure
-            raise
+        try:
+            os.rename(tmp, entry)
+        except OSError:
+            if not is_stored(entry):  # not a lost race with another process: a real failure
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load(entry: Path, names: Iterable[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The named arrays and the meta of a stored entry."""
+def load(entry: Path, names: Iterable[str], mmap: bool = False) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The named arrays and the meta of a stored entry; `mmap`: memory-mapped (copy-on-write) rather than
+    read, so only the pages a batch touches are read, and processes share them through the page cache."""
     meta = json.loads((entry / "meta.json").read_text())
-    return {name: np.load(entry / f"{name}.npy") for name in names}, meta
+    return {name: _load_array(entry / f"{name}.npy", mmap) for name in names}, meta
+
+
+def _load_array(path: Path, mmap: bool) -> np.ndarray:
+    if mmap:
+        try:
+            return np.load(path, mmap_mode="c")
+        except ValueError:  # an array of zero bytes (e.g. no numeric field) cannot be mapped
+            pass
+    return np.load(path)

@@ -26,7 +26,13 @@ class TaskKind:
 
 
 KINDS: dict[str, TaskKind] = {
-    "ctr": TaskKind("framework.tasks.ctr.recipe", "RawTable", "rows of a click log"),
+    "ctr": TaskKind(
+        "framework.tasks.ctr.recipe",
+        "RawTable",
+        "rows of a click log",
+        config="framework.tasks.ctr.config",
+        dataset_keys=("negative_rate", "out_of_core", "chunk_rows"),
+    ),
     "two_stage": TaskKind(
         "framework.tasks.two_stage.recipe",
         "InteractionTable",

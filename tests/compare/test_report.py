@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from framework.compare.build import build_comparisons
-from framework.compare.tables import diff_table, format_cell, metrics_table
+from framework.compare.tables import costs_table, diff_table, format_cell, metrics_table
 from tests.compare.fakes import record, write_runs
 from tests.conftest import ROOT
 
@@ -190,6 +190,22 @@ def test_case_report_names_extra_metrics_and_cost_axes(tmp_path: Path) -> None:
         "cost/p99_ms",
         "cost/parameters",
     ]
+
+
+def test_negative_downsampling_reports_the_rows_each_choice_trained_on() -> None:
+    report = {"costs": ["cost/fit_s", "cost/train_rows", "cost/samples_per_s"]}
+    runs = []
+    for i, (rate, kept) in enumerate([(1.0, 80_000), (1.0, 80_000), (0.25, 27_400), (0.25, 27_380)]):
+        r = record("dcn", seed=1 + i % 2, order=i, **{"dataset.negative_rate": rate, "case.report": report})
+        r["data"] = {"rows": {"train": 80_000, "valid": 10_000, "test": 10_000}, "downsampling": {"rows_kept": kept}}
+        runs.append(r)
+    _, [c], _ = build_comparisons(runs)
+    assert c.costs == ["cost/fit_s", "cost/train_rows", "cost/samples_per_s"]
+    headers, rows = costs_table(c)
+    assert headers[:4] == ["negative_rate", "train s", "train rows", "samples/s"]
+    assert rows[1][2] == "**27,390 ± 14**"  # fewest rows: bold
+    del runs[0]["data"]["downsampling"]  # run.json before downsampling existed: the train split
+    assert build_comparisons(runs)[1][0].row(c.baseline).values["cost/train_rows"].mean == 80_000
 
 
 def test_adhoc_runs_are_labelled_by_every_changed_key_and_can_be_sorted(tmp_path: Path) -> None:

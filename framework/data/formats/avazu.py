@@ -6,9 +6,12 @@ Header `id,click,hour,C1,banner_pos,site_id,...,C21`; LF or CRLF line ends; plai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
-from framework.data.tabular.table import RawTable, check_file, check_label, read_delimited
+from framework.data.tabular.delimited import DelimitedFormat
+from framework.data.tabular.table import RawTable
 from framework.errors import DataError
 
 LABEL = "click"
@@ -41,18 +44,8 @@ COLUMNS = [
 CATEGORICAL = [c for c in COLUMNS if c not in ("id", "click", "hour")] + ["hour_of_day", "weekday"]
 
 
-def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
-    """Read an Avazu-format CSV (`train`, `train.gz`, or a slice with the same header)."""
-    file = check_file(path, "Avazu")
-    frame, first_line = read_delimited(file, ",", None, [LABEL, "hour"], max_rows)
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{file}, line 1 (header): missing column(s) {', '.join(missing)}. "
-            f"An Avazu train file starts with: {','.join(COLUMNS)}"
-        )
-    frame = frame.select(COLUMNS)
-    check_label(frame, LABEL, file, first_line)
+def _time_features(frame: pl.DataFrame, file: Path, first_line: int) -> pl.DataFrame:
+    """`hour` (YYMMDDHH) -> hour_of_day and weekday; `id` and `hour` dropped."""
     stamp = (
         frame.get_column("hour")
         .cast(pl.String)
@@ -66,8 +59,15 @@ def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
         raise DataError(
             f"{file}, line {i + first_line}, column hour: expected a YYMMDDHH time, found {frame['hour'][i]}."
         )
-    frame = frame.with_columns(
+    return frame.with_columns(
         stamp.dt.hour().cast(pl.String).alias("hour_of_day"),
         stamp.dt.weekday().cast(pl.String).alias("weekday"),
     ).drop("id", "hour")
-    return RawTable(frame, LABEL, [], CATEGORICAL, source=str(file))
+
+
+FORMAT = DelimitedFormat("Avazu", ",", COLUMNS, True, [LABEL, "hour"], LABEL, [], CATEGORICAL, _time_features)
+
+
+def read_avazu(path: str, max_rows: int | None = None) -> RawTable:
+    """Read an Avazu-format CSV (`train`, `train.gz`, or a slice with the same header)."""
+    return FORMAT.read(path, max_rows)

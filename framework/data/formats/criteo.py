@@ -11,32 +11,33 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from framework.data.tabular.table import RawTable, check_file, check_label, read_delimited
+from framework.data.tabular.delimited import DelimitedFormat
+from framework.data.tabular.table import RawTable
 
 LABEL = "label"
 NUMERIC = [f"I{i}" for i in range(1, 14)]
 CATEGORICAL = [f"C{i}" for i in range(1, 27)]
 COLUMNS = [LABEL, *NUMERIC, *CATEGORICAL]
+FORMAT = DelimitedFormat("Criteo", "\t", COLUMNS, False, [LABEL, *NUMERIC], LABEL, NUMERIC, CATEGORICAL)
 
 
 def read_criteo(path: str, max_rows: int | None = None) -> RawTable:
     """Read a DAC-format file (`train.txt`, optionally .gz); `max_rows` caps the rows read."""
-    file = check_file(path, "Criteo")
-    frame, first_line = read_delimited(file, "\t", COLUMNS, [LABEL, *NUMERIC], max_rows)
-    check_label(frame, LABEL, file, first_line)
-    return RawTable(frame, LABEL, NUMERIC, CATEGORICAL, source=str(file))
+    return FORMAT.read(path, max_rows)
 
 
-def write_criteo(table: RawTable, path: str | Path) -> Path:
+def write_criteo(table: RawTable, path: str | Path, append: bool = False) -> Path:
     """Write a Criteo-shaped RawTable as a DAC `train.txt` (tabs, empty = missing; integer ids as 8 hex chars).
 
-    Used to make Criteo-format files of any size from the synthetic click log (benchmarks, tests).
+    Used to make Criteo-format files of any size from the synthetic click log (benchmarks, tests); `append`
+    adds the rows to the end of the file, so a large file can be written a piece at a time.
     """
     frame = table.frame.select([LABEL, *NUMERIC, *CATEGORICAL])
     hex_columns = {c: _hex8(frame.get_column(c)) for c in CATEGORICAL if frame.schema[c].is_integer()}
     out = frame.with_columns(**hex_columns) if hex_columns else frame
     path = Path(path)
-    out.write_csv(path, separator="\t", include_header=False, null_value="", quote_style="never")
+    with path.open("ab" if append else "wb") as f:
+        out.write_csv(f, separator="\t", include_header=False, null_value="", quote_style="never")
     return path
 
 

@@ -7,16 +7,19 @@ Every format reader returns a `RawTable`. `read_delimited` is fast and strict:
   count, no short line can slip through as silently null-filled fields.
 - strict path, only when the fast path finds a problem: read lines as strings, split, cast, and raise
   a DataError naming the file, the line and the column.
+`parse_delimited` is both paths for any block of lines: the out-of-core reader parses each chunk with it,
+telling it the chunk's first line number, so its messages name the line in the whole file.
 """
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from framework.data.tabular.lines import open_bytes
 from framework.errors import DataError
 
 _CHUNK = 1 << 24
@@ -31,6 +34,7 @@ class RawTable:
     numeric: list[str]
     categorical: list[str]
     source: str  # shown in error messages and run records
+    row_offset: int = 0  # data rows of the source before this table's first (a chunk of a larger file)
 
     def __post_init__(self) -> None:
         if self.frame.height == 0:
@@ -60,11 +64,8 @@ def check_file(path: str | Path, what: str) -> Path:
 
 def read_head(path: Path, max_lines: int | None) -> bytes:
     """The file's bytes (gunzipped), up to and including the `max_lines`-th newline; trailing blank lines cut."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
     try:
-        with opener(path, "rb") as f:
+        with open_bytes(path) as f:
             if max_lines is None:
                 data = f.read()
             else:
@@ -103,30 +104,54 @@ def read_delimited(
         raise DataError(f"{path}: the file has no data rows.")
     if has_header:
         header, _, data = data.partition(b"\n")
-        names = header.decode("utf-8", "replace").rstrip("\r").split(separator)
+        names = parse_header(header, separator)
         if not data:
             raise DataError(f"{path}: the file has a header but no data rows.")
     first_line = 2 if has_header else 1
-    n_lines = data.count(b"\n")
-    if data.count(separator.encode()) == (len(names) - 1) * n_lines:
+    return parse_delimited(data, separator, names, int_columns, path, first_line), first_line
+
+
+def parse_header(line: bytes, separator: str) -> list[str]:
+    return line.decode("utf-8", "replace").rstrip("\r").split(separator)
+
+
+def parse_delimited(
+    data: bytes, separator: str, names: list[str], int_columns: list[str], path: Path, first_line: int
+) -> pl.DataFrame:
+    """Parse lines (each ending in a newline) whose first is line `first_line` of `path` (for messages)."""
+    n_lines, n_separators = _count(data, b"\n"), _count(data, separator.encode())
+    if n_separators == (len(names) - 1) * n_lines:
         schema = {c: pl.Int64 if c in int_columns else pl.String for c in names}
-        try:
-            frame = pl.read_csv(
-                data,
-                separator=separator,
-                has_header=False,
-                new_columns=names,
-                schema=schema,
-                quote_char=None,
-                encoding="utf8-lossy",
-            )
-        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
-            frame = None  # the strict path below finds the line and column
+        frame = None
+        for encoding in ("utf8", "utf8-lossy"):  # strict UTF-8 parses ~1/3 faster; invalid bytes: replaced
+            try:
+                frame = pl.read_csv(
+                    data,
+                    separator=separator,
+                    has_header=False,
+                    new_columns=names,
+                    schema=schema,
+                    quote_char=None,
+                    encoding=encoding,
+                )
+                break
+            except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+                if "utf-8" not in str(exc):
+                    break  # the strict path below finds the line and column
         if frame is not None and frame.height == n_lines:
-            return frame, first_line
+            return frame
     lines = pl.Series("line", data.decode("utf-8", "replace").split("\n")[:-1]).str.strip_suffix("\r")
     frame = split_fields(lines, separator, names, path, first_line)
-    return to_int(frame, int_columns, path, first_line), first_line
+    return to_int(frame, int_columns, path, first_line)
+
+
+def _count(data: bytes, what: bytes) -> int:
+    """Occurrences of `what` in `data`: numpy for one byte (~3x faster than bytes.count), 4 MiB at a time
+    (a comparison of the whole block would page in a temporary as large as the block)."""
+    if len(what) != 1:
+        return data.count(what)
+    array, step = np.frombuffer(data, dtype=np.uint8), 1 << 22
+    return sum(int(np.count_nonzero(array[i : i + step] == what[0])) for i in range(0, len(array), step))
 
 
 def split_fields(lines: pl.Series, separator: str, names: list[str], path: Path, first_line: int) -> pl.DataFrame:

@@ -28,7 +28,9 @@ class MF(nn.Module):
         self.items = FusedEmbedding([feature_spec.n_items], embedding_dim, init_std)
         self.bias = FusedEmbedding([feature_spec.n_items], 1, init_std=0.0) if item_bias else None
 
-    def user_vectors(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+    def user_vectors(
+        self, categorical: torch.Tensor, numeric: torch.Tensor, leave_out: torch.Tensor | None = None
+    ) -> torch.Tensor:  # `leave_out` is for models that read the user's history; MF reads ids only
         p = self.users(categorical[:, :1]).squeeze(1)
         return torch.cat([p, torch.ones_like(p[:, :1])], dim=1) if self.bias is not None else p
 

@@ -35,12 +35,13 @@ def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric
         **optimizer_factories(cfg.optim),
         monitor=f"val/{cfg.eval.monitor}",
         sparse_embeddings=sparse_embeddings(cfg),
+        logit_shift=data.info["downsampling"]["logit_shift"],  # log(dataset.negative_rate): recalibration
     )
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:
         return None
     with ctx.timer("serving"):
-        serving = row_scoring_latency(task.model, data.tables["test"], cfg.case, cfg.seed)
+        serving = row_scoring_latency(task.scorer(), data.tables["test"], cfg.case, cfg.seed)
     metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}
     metrics_out.update(result.test)
     metrics_out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})

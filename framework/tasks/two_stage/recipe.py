@@ -53,6 +53,8 @@ def _train_retrieval(ctx: RunContext, data: InteractionDataModule) -> tuple[Retr
     cfg = ctx.cfg
     r = cfg.retrieval
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec)
+    if hasattr(model, "set_history"):  # a user tower that reads the user's training history
+        model.set_history(data.sets["train"].indptr, data.sets["train"].indices)
     objective = Objective(r.loss, r.negatives, r.num_negatives, r.logq_correction, r.temperature, r.embedding_l2)
     task = RetrievalTask(
         model,

@@ -86,8 +86,8 @@ class RetrievalTask(L.LightningModule):
         self._item_matrix: torch.Tensor | None = None
 
     # -- encoders over the feature tables -------------------------------------------------------------
-    def user_vectors(self, users: torch.Tensor) -> torch.Tensor:
-        return self.model.user_vectors(self.user_cat[users], self.user_num[users])
+    def user_vectors(self, users: torch.Tensor, leave_out: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.user_vectors(self.user_cat[users], self.user_num[users], leave_out)
 
     def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
         if items is not None:
@@ -102,7 +102,7 @@ class RetrievalTask(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         users, items = batch["user"], batch["item"]
         o = self.objective
-        u, v = self.user_vectors(users), self.item_vectors(items)
+        u, v = self.user_vectors(users, leave_out=items), self.item_vectors(items)  # a positive is not its own history
         log_q = self.log_q if o.logq_correction else None
         v_neg = None
         if o.loss == "bpr":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from omegaconf import OmegaConf
 
 from framework.data import cache
@@ -55,3 +56,31 @@ def test_a_lost_race_keeps_the_first_entry(tmp_path: Path) -> None:
     cache.store(entry, {"x": np.ones(2)}, {"first": False})  # another process got there first: no error
     loaded, meta = cache.load(entry, ["x"])
     assert meta == {"first": True} and loaded["x"].sum() == 0
+
+
+def test_how_a_file_is_encoded_is_not_part_of_the_key() -> None:
+    key = cache.cache_key(_cfg(), [])
+    assert cache.cache_key(_cfg(out_of_core=True, chunk_rows=7), []) == key  # same arrays either way
+    assert cache.cache_key(_cfg(negative_rate=0.1), []) == key  # rows are drawn after loading
+
+
+def test_store_from_writes_in_place_and_cleans_up_a_failed_write(tmp_path: Path) -> None:
+    entry = cache.entry_path(tmp_path, _cfg(), "abc")
+
+    def fail(folder: Path) -> dict:
+        np.save(folder / "x.npy", np.zeros(3))
+        raise ValueError("bad data")
+
+    with pytest.raises(ValueError, match="bad data"):
+        cache.store_from(entry, fail)
+    assert list(tmp_path.iterdir()) == []
+
+    def write(folder: Path) -> dict:
+        np.save(folder / "x.npy", np.arange(3))
+        np.save(folder / "empty.npy", np.zeros((3, 0), np.float32))
+        return {"n": 3}
+
+    cache.store_from(entry, write)
+    arrays, meta = cache.load(entry, ["x", "empty"], mmap=True)
+    assert meta == {"n": 3} and isinstance(arrays["x"], np.memmap) and arrays["x"].tolist() == [0, 1, 2]
+    assert arrays["empty"].shape == (3, 0)  # zero bytes cannot be mapped: read instead

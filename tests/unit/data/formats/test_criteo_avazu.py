@@ -129,3 +129,11 @@ def test_real_criteo_dac_sample() -> None:
 def test_real_avazu_samples(name: str, rows: int, clicks: int) -> None:
     t = read_avazu(str(shared_file(f"avazu-ctr/{name}")))  # CRLF and LF line ends respectively
     assert t.frame.height == rows and t.frame["click"].sum() == clicks
+
+
+def test_invalid_utf8_bytes_are_replaced_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    bad = criteo_line(cats=["\udcff"] * 26).encode("utf-8", "surrogateescape")  # a lone 0xff byte per field
+    path.write_bytes((criteo_line() + "\n").encode() + bad)
+    t = read_criteo(str(path))
+    assert t.frame.height == 2 and t.frame["C1"][1] == "\ufffd"

@@ -28,7 +28,12 @@ CONTENTS = {
 @pytest.mark.parametrize("max_lines", [None, 1, 2, 5])
 @pytest.mark.parametrize("header_lines", [0, 1])
 def test_blocks_join_to_read_head(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, block_lines: int, max_lines: int | None, header_lines: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    block_lines: int,
+    max_lines: int | None,
+    header_lines: int,
 ) -> None:
     monkeypatch.setattr(lines, "READ_BYTES", 3)  # reads end mid-line and mid-"\r\n"
     path = tmp_path / "f.txt"
