@@ -146,7 +146,7 @@ def summary(results: list[dict]) -> str:
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
         groups.setdefault((r["framework"], r["model"]), []).append(r)
-    reference = next((g for (framework, _), g in groups.items() if framework == "RecBole"), None)
+    reference = next((g for (framework, _), g in groups.items() if framework.startswith("RecBole")), None)
     lines = [
         "| framework | model | seeds | " + " | ".join(KEYS) + " | fit s | epochs |",
         "|---|---|---|" + "---|" * (len(KEYS) + 2),
