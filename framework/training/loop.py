@@ -113,6 +113,11 @@ def fit_and_test(
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     if max_epochs is not None:
         trainer_args["max_epochs"] = max_epochs
+    resume_from = ckpt_dir / "last.ckpt"
+    resume = ctx.resume and resume_from.exists()
+    stopped = _stopped_early_after(resume_from) if resume else None
+    if stopped is not None:  # resuming a stage that stopped early: it is finished, train nothing more
+        trainer_args["max_epochs"] = stopped
     trainer = L.Trainer(
         **trainer_args,
         default_root_dir=str(ctx.run_dir),
@@ -122,9 +127,8 @@ def fit_and_test(
         use_distributed_sampler=False,
         enable_model_summary=False,
     )
-    resume_from = ckpt_dir / "last.ckpt"
     with ctx.timer(f"fit{'_' + stage if stage else ''}"):
-        trainer.fit(task, datamodule=data, ckpt_path=str(resume_from) if ctx.resume and resume_from.exists() else None)
+        trainer.fit(task, datamodule=data, ckpt_path=str(resume_from) if resume else None)
     epochs = list(history.rows)  # testing "best" restores callback states as of that checkpoint: keep them all
     with ctx.timer(f"test{'_' + stage if stage else ''}"):
         best_path = best_ckpt.best_model_path or None  # None: no validation ran, test the current weights
@@ -138,6 +142,18 @@ def fit_and_test(
         best_checkpoint=best_ckpt.best_model_path,
         is_global_zero=trainer.is_global_zero,
     )
+
+
+def _stopped_early_after(checkpoint: Path) -> int | None:
+    """The epochs a stage had run when early stopping ended it, if it did (else None). Lightning keeps the
+    stopping callback's counters in a checkpoint but not its decision, so a resumed run would train on."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    for key, value in state.get("callbacks", {}).items():
+        if key.startswith("EarlyStopping") and value.get("stopped_epoch", 0) > 0:
+            return int(state["epoch"]) + 1
+    return None
 
 
 def best_row(rows: list[dict[str, float]], monitor: str, mode: str) -> dict[str, float] | None:

@@ -45,10 +45,13 @@ def test_preset_is_a_multirun_over_seeds_and_debug_wins(preset: str) -> None:
 
 
 @pytest.mark.parametrize("preset", [p for p in PRESETS if p.startswith("ad_click_")])
-def test_ad_click_presets_replicate_over_three_seeds(preset: str) -> None:
+def test_ad_click_presets_replicate_over_at_least_three_seeds(preset: str) -> None:
     params = _compose(preset).hydra.sweeper.params
-    assert str(params.seed) == "1,2,3", "a comparison needs seeds to tell noise from differences"
-    assert _jobs({str(k): str(v) for k, v in params.items()}) >= 9
+    seeds = str(params.seed).split(",")
+    assert len(seeds) >= 3, "a comparison needs seeds to tell noise from differences"
+    assert _jobs({str(k): str(v) for k, v in params.items()}) >= 3 * len(seeds)
+    if preset in ("ad_click_models", "ad_click_negative_rate"):  # BENCHMARKS.md / README claims: five seeds
+        assert seeds == ["1", "2", "3", "4", "5"]
 
 
 def test_ad_click_models_sweeps_every_ad_click_model() -> None:
