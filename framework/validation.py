@@ -31,6 +31,7 @@ from framework.checks import (
 )
 from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError, choices_text, did_you_mean
+from framework.hardware import on_gpu
 from framework.schema import DatasetConfig, RunConfig
 from framework.signatures import read_signature
 from framework.sweeps import config as sweep_config
@@ -117,9 +118,9 @@ def _check_ranges(cfg: DictConfig, problems: Problems) -> None:
 def check_hardware(cfg: DictConfig) -> None:
     """A GPU target needs a GPU torch can use: say so in one line (Lightning's own error is a long
     traceback). Imports torch: called once the heavy imports have started, before anything is written."""
-    accelerator = str(cfg.trainer.accelerator)
-    if accelerator not in ("gpu", "cuda"):
+    if not on_gpu(cfg):
         return
+    accelerator = str(cfg.trainer.accelerator)
     import torch
 
     count = torch.cuda.device_count()

@@ -6,13 +6,14 @@ from __future__ import annotations
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from framework.hardware import on_gpu
+
 
 def sparse_embeddings(cfg: DictConfig) -> bool:
     """Sparse gradients unless DDP runs on GPUs (NCCL cannot all-reduce sparse tensors)."""
     if cfg.optim.sparse_embeddings is not None:
         return bool(cfg.optim.sparse_embeddings)
-    gpu = str(cfg.trainer.accelerator) in ("gpu", "cuda")
-    return not (gpu and "ddp" in str(cfg.trainer.strategy))
+    return not (on_gpu(cfg) and "ddp" in str(cfg.trainer.strategy))
 
 
 def optimizer_factories(optim: DictConfig) -> dict:

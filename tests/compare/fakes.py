@@ -52,7 +52,7 @@ def record(
         "dataset": "click_log_synthetic",
         "hardware": "cpu",
         "seed": seed,
-        "run_dir": f"/tmp/runs/{order}",
+        "run_dir": f"runs/{order}",  # a label: nothing reads it from disk
         "started_at": f"2026-01-01T00:{order // 60:02d}:{order % 60:02d}+00:00",
         "finished_at": f"2026-01-01T01:{order // 60:02d}:{order % 60:02d}+00:00",
         "objective": {"metric": "val/nce", "mode": "min", "value": nce},

@@ -6,6 +6,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import Metric
 
+from framework.data import prepared
 from framework.data.tabular.datamodule import TabularDataModule
 from framework.serving.latency import row_scoring_latency
 from framework.tasks.ctr.module import CTRTask
@@ -15,12 +16,8 @@ from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
 
 def load_data(cfg: DictConfig) -> TabularDataModule:
-    """Read, check and encode the dataset (or load it from the cache): before any tracker starts, so a
-    bad data file stops the run with one message."""
-    pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
-    data = TabularDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
-    data.prepare()
-    return data
+    """Read, check and encode the dataset (or load it from the cache), before any tracker starts."""
+    return prepared(TabularDataModule, cfg)
 
 
 def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:

@@ -23,12 +23,19 @@ from framework.tasks.two_stage.ranker_features import RankerFeatures
 from framework.training.module_helpers import log_train_loss, split_metrics
 
 
+def list_logits(
+    model: nn.Module, features: RankerFeatures, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor
+) -> torch.Tensor:
+    """Ranker logits of every candidate of each user's list [U, K] (padding scored as item 0)."""
+    categorical, numeric = features.rows(users, items, scores)
+    return model(categorical, numeric).view(items.shape)
+
+
 def rerank(
     model: nn.Module, features: RankerFeatures, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Ranker logits of every candidate ([U, K], -inf on padding) and the re-ranked order ([U, K] indices)."""
-    categorical, numeric = features.rows(users, items, scores)
-    logits = model(categorical, numeric).view(items.shape).float().masked_fill(items < 0, float("-inf"))
+    logits = list_logits(model, features, users, items, scores).float().masked_fill(items < 0, float("-inf"))
     return logits, torch.argsort(logits, dim=1, descending=True, stable=True)
 
 
@@ -54,8 +61,7 @@ class RankerTask(L.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         items = batch["items"]
-        categorical, numeric = self.features.rows(batch["user"], items, batch["scores"])
-        logits = self.model(categorical, numeric).view(items.shape)
+        logits = list_logits(self.model, self.features, batch["user"], items, batch["scores"])
         loss = self.loss(logits, batch["hits"], items >= 0)
         log_train_loss(self, loss, len(items))
         return loss

@@ -19,6 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import Metric
 
+from framework.data import prepared
 from framework.data.interactions.datamodule import InteractionDataModule
 from framework.metrics.suite import build_metrics
 from framework.serving.retriever import Retriever
@@ -101,12 +102,8 @@ def _train_ranker(
 
 
 def load_data(cfg: DictConfig) -> InteractionDataModule:
-    """Read, check and encode the dataset (or load it from the cache): before any tracker starts, so a
-    bad data file stops the run with one message."""
-    pin = str(cfg.trainer.accelerator) in ("gpu", "cuda")
-    data = InteractionDataModule(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=pin)
-    data.prepare()
-    return data
+    """Read, check and encode the dataset (or load it from the cache), before any tracker starts."""
+    return prepared(InteractionDataModule, cfg)
 
 
 def run_case(ctx: RunContext, data: InteractionDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
