@@ -6,15 +6,21 @@ for an hour. `RetryingStorage` wraps it: a call that fails because the server we
 network cut, SQLite lock held by another worker) waits 1, 2, 4, ... seconds and tries again.
 The heartbeat (the RDB storage records one per running trial every `heartbeat_interval` seconds)
 goes through the same wrapper, so a short outage does not let other workers declare the trial dead.
+Ctrl-C never cuts a storage call in half: it is held until the call returns (a transaction abandoned
+half-way keeps SQLite's write lock, and the worker's next write, recording the trial as failed, would
+wait on its own lock).
 """
 
 from __future__ import annotations
 
 import abc
 import random
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +88,24 @@ def is_schema_race(exc: BaseException) -> bool:
     )
 
 
+@contextmanager
+def interrupt_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) pressed inside the block is raised when the block ends, not in the middle of it.
+    Only the main thread receives signals; elsewhere, and when SIGINT is ignored or default, a no-op."""
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(handler):
+        yield
+        return
+    pressed: list[Any] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if pressed:
+            handler(signal.SIGINT, pressed[0])
+
+
 def with_retries(
     fn: Callable[[], Any],
     what: str,
@@ -94,7 +118,8 @@ def with_retries(
     not retry in step) while it fails with a connection error. Returns (result, retries it took)."""
     for attempt in range(retries + 1):
         try:
-            return fn(), attempt
+            with interrupt_held():  # the wait below stays interruptible
+                return fn(), attempt
         except Exception as exc:
             if attempt == retries or not retryable(exc):
                 raise
