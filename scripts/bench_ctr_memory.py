@@ -5,6 +5,7 @@
     python scripts/bench_ctr_memory.py --rows 200000 1000000 --chunk-rows 250000
     python scripts/bench_ctr_memory.py --file /data/dac/train.txt --rows 5000000 20000000 45840617
     python scripts/bench_ctr_memory.py --rows 1200000 --baseline --baseline-python /tmp/ctrlib/bin/python
+    python scripts/bench_ctr_memory.py --vocabulary 1000000 4000000   # memory per distinct value counted
 
 Each size runs in a fresh interpreter: the real data path (`TabularDataModule.prepare` with the composed
 `case=ad_click dataset=criteo` config and `dataset.out_of_core=true`: count the rows, fit on the train
@@ -16,6 +17,12 @@ Criteo file (45,840,617 rows), and the fitted growth of peak memory per row (~0:
 Generated data: the embedded click-log generator written as a DAC train.txt in pieces of 500,000 rows
 (seeds 0, 1, ...) appended to one file, so the generator holds one piece in memory, never the file.
 Smaller sizes read the first rows of that file (dataset.max_rows), which is what a file of that size gives.
+
+--vocabulary: what the fit's value counts cost per distinct categorical value, the one term of peak memory
+that grows with the data (with the number of distinct values, not the rows). In a fresh interpreter,
+26 fields of N distinct values each (every row a new value, decimal strings of up to 10 characters, like
+Criteo's 8 hex digits) go through `TrainStatistics` in 1M-row chunks; the growth of the peak over the
+peak of one chunk alone, divided by the distinct values counted.
 
 --baseline: DeepCTR-Torch's preprocessing as in its Criteo example (pandas read_csv, fillna, a
 LabelEncoder per sparse field, MinMaxScaler on the dense ones) against mlsd's read + encode (in memory,
@@ -115,6 +122,55 @@ def child(path: str, rows: int, out_of_core: str, chunk_rows: int) -> None:
     print(json.dumps(result))
 
 
+def vocabulary_child(fields: int, distinct: int, chunk_rows: int) -> None:
+    """In a fresh interpreter: peak memory of counting `fields` x `distinct` distinct values chunk by chunk."""
+    import resource
+
+    import numpy as np
+    import polars as pl
+
+    from framework.data.tabular.statistics import TrainStatistics
+
+    def peak_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def chunk(start: int, rows: int) -> pl.DataFrame:  # distinct values: an odd multiplier permutes 2^32
+        ids = (np.arange(start, start + rows, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+        values = pl.Series(ids).cast(pl.String)
+        return pl.DataFrame({f"C{j}": values for j in range(fields)})
+
+    names = [f"C{j}" for j in range(fields)]
+    TrainStatistics(names, {}).update(chunk(0, min(chunk_rows, distinct)))  # one chunk alone: the baseline
+    baseline = peak_mb()
+    statistics = TrainStatistics(names, {})
+    for start in range(0, distinct, chunk_rows):
+        statistics.update(chunk(start, min(chunk_rows, distinct - start)))
+    counts = [statistics.value_counts(c) for c in names]
+    counted = sum(f.height for f in counts)
+    held = sum(f.estimated_size() for f in counts) / 2**20
+    grown = peak_mb() - baseline
+    result = {
+        "distinct": counted,
+        "baseline_mb": baseline,
+        "grown_mb": grown,
+        "held_mb": held,
+        "bytes": held * 2**20 / counted,
+    }
+    print(json.dumps(result))
+
+
+def vocabulary(args: argparse.Namespace) -> None:
+    head = "| distinct per field | values counted | one chunk peak MB | peak growth MB | counts MB | bytes per value |"
+    print(f"\n{head}\n|---:|---:|---:|---:|---:|---:|")
+    for n in args.vocabulary:
+        r = run_child(sys.executable, [__file__, "--vocab-child", "26", str(n), str(args.chunk_rows)])
+        print(
+            f"| {n:,} | {r['distinct']:,} | {r['baseline_mb']:,.0f} | {r['grown_mb']:,.0f} | {r['held_mb']:,.0f} | "
+            f"{r['bytes']:.0f} |",
+            flush=True,
+        )
+
+
 def run_child(python: str, args: list[str]) -> dict:
     done = subprocess.run([python, *args], cwd=ROOT, capture_output=True, text=True, env={**os.environ})
     if done.returncode != 0:
@@ -158,7 +214,7 @@ def scaling(args: argparse.Namespace, path: Path) -> None:
             f"{intercept + slope * CRITEO_ROWS:,.0f} s for the full Criteo file ({CRITEO_ROWS:,} rows).\n"
             f"Peak memory grows {growth * 2**20:.1f} bytes per row beyond one chunk (0: bounded); the bound is the "
             f"largest peak, "
-            f"{peak:,.0f} MB, set by dataset.chunk_rows={args.chunk_rows:,} (~1.2 KB per chunk row of Criteo) "
+            f"{peak:,.0f} MB, set by dataset.chunk_rows={args.chunk_rows:,} (~1.3 KB per chunk row of Criteo) "
             f"and the vocabulary."
         )
 
@@ -188,6 +244,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--vocab-child":
+        vocabulary_child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
     parser.add_argument("--file", type=Path, help="a DAC-format file with at least max(--rows) rows; default: generate")
@@ -198,7 +257,11 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=1_200_000)
     parser.add_argument("--baseline-file", type=Path, help="default: scripts/bench_ctr.py's generated file")
     parser.add_argument("--baseline-python", default=sys.executable, help="an interpreter with pandas, scikit-learn")
+    parser.add_argument("--vocabulary", type=int, nargs="+", help="only: memory per distinct value at these counts")
     args = parser.parse_args()
+    if args.vocabulary:
+        vocabulary(args)
+        return
     if not args.baseline_only:
         path = args.file or make_file(max(args.rows), ROOT / "bench_data" / f"criteo_pieces_{max(args.rows)}.txt")
         scaling(args, path)

@@ -243,3 +243,18 @@ def test_ctrl_c_records_the_running_trial_as_failed_and_stops_the_worker(tmp_pat
     (trial,) = load_study(study_dir, "stop-debug_fast").trials  # stopped: no further trials started
     assert trial.state.name == "FAIL" and "interrupted" in trial.user_attrs["error"]
     assert read_run(study_dir / "trials" / "0000")["status"] == "failed"
+
+
+@pytest.mark.parametrize("sweep", ["video_two_tower", "video_mf"])
+def test_video_stage_one_sweeps_start_from_the_shipped_defaults(sweep: str, tmp_path: Path) -> None:
+    study_dir = tmp_path / "study"
+    args = ["-m", f"sweep={sweep}", "sweep.n_trials=2", f"sweep.dir={study_dir}", "sweep.plots=false"]
+    assert run_cli(*args, "debug=fast", "logger=none", "trainer.enable_progress_bar=false") == 0
+    study = load_study(study_dir, f"{sweep}-debug_fast")
+    assert states(study) == {0: "COMPLETE", 1: "COMPLETE"}
+    assert all(math.isfinite(t.value) for t in study.trials)
+    record = read_run(study_dir / "trials" / "0000")
+    assert record["config"]["case"]["name"] == "video_recommendation" and record["config"]["ranker"] is None
+    enqueued = {"optim.optimizer.lr": 0.0034 if sweep == "video_two_tower" else 0.001}
+    assert {k: study.trials[0].params[k] for k in enqueued} == enqueued  # trial 0 = the shipped default
+    assert summary(study_dir)["metric"] == "val/ndcg@10"

@@ -7,13 +7,14 @@
     pass 2  parse every chunk, encode it, write its rows into   {train,valid,test}_{categorical,numeric,label}.npy
             (the last chunk of pass 1 is kept parsed and encoded first)
 
-Peak memory does not grow with the file: about chunk_rows x ~1.1 KB for Criteo's 40 fields (the chunk's
-bytes, the next chunk's bytes read ahead, the parsed and the encoded rows, temporaries; measured: 1.7 GB at
-2M and at 5M rows with 1M-row chunks, ~0.6 GB of it the imports), plus pass 1's value counts: ~24 bytes per
-distinct train value per field, up to ~3x while merging (full Criteo: ~33M distinct values, ~1-2 GB; an
-estimate). The arrays are written with plain file writes at their row offsets, never held or mapped while
-written. Training memory-maps them (`framework.data.cache.load(mmap=True)`): a batch reads only its rows,
-and DDP ranks share the pages through the page cache. Cost: the train rows are parsed twice (pass 1 and
+Peak memory does not grow with the rows: it is set by chunk_rows, ~1.3 KB per chunk row of Criteo's 40
+fields for the chunk worked on and the next one read ahead (bytes, parsed strings, encoded rows;
+measured with 1M-row chunks: 1.9-2.0 GB from 5M to 20M rows, 0.43 GB of it the imports), plus pass 1's
+value counts: 18 bytes per distinct train value and field (measured up to 52M values; full Criteo:
+~34M values, ~0.6 GB). BENCHMARKS.md has the figures. The arrays are written with plain file writes at
+their row offsets, never held or mapped while written. Training memory-maps them
+(`framework.data.cache.load(mmap=True)`): a batch reads only its rows, and DDP ranks share the pages
+through the page cache. Cost: the train rows are parsed twice (pass 1 and
 pass 2), except the chunk pass 1 ends on; a file of one chunk is parsed once.
 """
 
