@@ -5,7 +5,7 @@
     python scripts/bench_ctr_memory.py --rows 200000 1000000 --chunk-rows 250000
     python scripts/bench_ctr_memory.py --file /data/dac/train.txt --rows 5000000 20000000 45840617
     python scripts/bench_ctr_memory.py --rows 1200000 --baseline --baseline-python /tmp/ctrlib/bin/python
-    python scripts/bench_ctr_memory.py --vocabulary 1000000 4000000   # memory per distinct value counted
+    python scripts/bench_ctr_memory.py --vocabulary 250000 1000000 2000000   # memory per distinct value counted
 
 Each size runs in a fresh interpreter: the real data path (`TabularDataModule.prepare` with the composed
 `case=ad_click dataset=criteo` config and `dataset.out_of_core=true`: count the rows, fit on the train
@@ -21,8 +21,8 @@ Smaller sizes read the first rows of that file (dataset.max_rows), which is what
 --vocabulary: what the fit's value counts cost per distinct categorical value, the one term of peak memory
 that grows with the data (with the number of distinct values, not the rows). In a fresh interpreter,
 26 fields of N distinct values each (every row a new value, decimal strings of up to 10 characters, like
-Criteo's 8 hex digits) go through `TrainStatistics` in 1M-row chunks; the growth of the peak over the
-peak of one chunk alone, divided by the distinct values counted.
+Criteo's 8 hex digits) go through `TrainStatistics` in 1M-row chunks. Reported: the size of the counts
+held, per distinct value counted, and how far the peak rose above that of one chunk alone.
 
 --baseline: DeepCTR-Torch's preprocessing as in its Criteo example (pandas read_csv, fillna, a
 LabelEncoder per sparse field, MinMaxScaler on the dense ones) against mlsd's read + encode (in memory,

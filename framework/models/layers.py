@@ -25,14 +25,19 @@ class FusedEmbedding(nn.Module):
     sparse gradient and all-reduces it as such (gloo).
     """
 
-    def __init__(self, cardinalities: Sequence[int], dim: int, init_std: float = 0.01) -> None:
+    def __init__(self, cardinalities: Sequence[int], dim: int, init_std: float | None = 0.01) -> None:
         super().__init__()
         if not cardinalities:
             raise ValueError("FusedEmbedding needs at least one categorical field")
         offsets = torch.tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0)
         self.register_buffer("offsets", offsets, persistent=False)
         self.table = nn.Embedding(int(sum(cardinalities)), dim)
-        nn.init.normal_(self.table.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.table.weight)
+        if init_std is None:  # Xavier (Glorot) normal: std sqrt(2 / (rows + dim)), larger tables start smaller
+            nn.init.xavier_normal_(self.table.weight)
+        elif init_std > 0:
+            nn.init.normal_(self.table.weight, std=init_std)
+        else:
+            nn.init.zeros_(self.table.weight)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:  # [B, F] -> [B, F, E]
         return self.table(ids + self.offsets)

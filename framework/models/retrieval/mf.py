@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -12,9 +10,9 @@ from framework.models.layers import FusedEmbedding
 
 
 class MF(nn.Module):
-    """One embedding row per user and per item, drawn with std `init_std` (None: Xavier/Glorot per table).
-    With `item_bias`, a per-item bias b_i rides in an extra dimension (the user vector gets a constant 1
-    there), so the score stays an inner product that an ANN index can search.
+    """One embedding row per user and per item, drawn with std `init_std` (None: Xavier/Glorot per table,
+    as RecBole's BPR). With `item_bias`, a per-item bias b_i rides in an extra dimension (the user vector
+    gets a constant 1 there), so the score stays an inner product that an ANN index can search.
 
         mf = MF(spec, embedding_dim=64)
         scores = mf.user_vectors(user_cat, user_num) @ mf.item_vectors(item_cat, item_num).T   # [B, I]
@@ -30,14 +28,9 @@ class MF(nn.Module):
         item_bias: bool = False,
     ) -> None:
         super().__init__()
-        n_users, n_items = feature_spec.n_users, feature_spec.n_items
-
-        def std(rows: int) -> float:
-            return init_std if init_std is not None else glorot_std(rows, embedding_dim)
-
-        self.users = FusedEmbedding([n_users], embedding_dim, std(n_users))
-        self.items = FusedEmbedding([n_items], embedding_dim, std(n_items))
-        self.bias = FusedEmbedding([n_items], 1, init_std=0.0) if item_bias else None
+        self.users = FusedEmbedding([feature_spec.n_users], embedding_dim, init_std)
+        self.items = FusedEmbedding([feature_spec.n_items], embedding_dim, init_std)
+        self.bias = FusedEmbedding([feature_spec.n_items], 1, init_std=0.0) if item_bias else None
 
     def user_vectors(
         self, categorical: torch.Tensor, numeric: torch.Tensor, leave_out: torch.Tensor | None = None
@@ -48,8 +41,3 @@ class MF(nn.Module):
     def item_vectors(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
         q = self.items(categorical[:, :1]).squeeze(1)
         return torch.cat([q, self.bias(categorical[:, :1]).squeeze(1)], dim=1) if self.bias is not None else q
-
-
-def glorot_std(rows: int, dim: int) -> float:
-    """Xavier (Glorot) normal std of a [rows, dim] table, as RecBole initialises BPR: larger tables start smaller."""
-    return math.sqrt(2.0 / (rows + dim))
