@@ -80,6 +80,7 @@ class DesignCard:
 class ServingConfig:
     candidates_per_request: int = 100  # items scored per request when measuring serving latency
     latency_requests: int = 200  # timed requests (after warm-up) for p50/p99
+    list_size: int = 10  # items one request returns (link_prediction: the suggestions a user is shown)
 
 
 @dataclass

@@ -40,7 +40,7 @@ from framework.tasks import KINDS, TaskKind, kind_of_node
 COMMON_DATASET_KEYS = tuple(f.name for f in dataclasses.fields(DatasetConfig))
 # Every dataset key a data module reads: the common ones and each kind's own (another kind's own keys are
 # reported by check_data_fits_case, after the clearer data-kind check).
-DATASET_KEYS = (*COMMON_DATASET_KEYS, *(key for kind in KINDS.values() for key in kind.dataset_keys))
+DATASET_KEYS = tuple(dict.fromkeys([*COMMON_DATASET_KEYS, *(k for kind in KINDS.values() for k in kind.dataset_keys)]))
 
 
 def kind_config(kind: TaskKind) -> ModuleType | None:
@@ -269,6 +269,8 @@ def check_data_fits_case(cfg: DictConfig) -> None:
         )
     for other_name, other in KINDS.items():
         for key in other.dataset_keys if other is not kind else ():
+            if key in kind.dataset_keys:  # a key name two kinds share (split_strategy) is this kind's own too
+                continue
             if cfg.dataset.get(key) is not None:
                 raise ConfigError(
                     f"'dataset.{key}' applies to {other_name} cases ({other.reads_what}) only; "

@@ -41,6 +41,14 @@ KINDS: dict[str, TaskKind] = {
         nodes=("retrieval", "index", "ranker", "ranking"),
         dataset_keys=("split_strategy", "positive_threshold"),
     ),
+    "link_prediction": TaskKind(
+        "framework.tasks.link_prediction.recipe",
+        "EdgeList",
+        "an edge list (a graph)",
+        config="framework.tasks.link_prediction.config",
+        nodes=("candidates", "link_training"),
+        dataset_keys=("split_strategy", "eval_negatives"),
+    ),
 }
 
 

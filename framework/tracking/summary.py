@@ -86,14 +86,20 @@ def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
         facts.add_row(
             "serving",
             f"p50 {serving['p50_ms']:.2f} ms · p99 {serving['p99_ms']:.2f} ms per request of "
-            f"{serving['candidates_per_request']} candidates ({ok} the {serving['budget_ms']:g} ms budget)",
+            f"{serving.get('request') or str(serving['candidates_per_request']) + ' candidates'} "
+            f"({ok} the {serving['budget_ms']:g} ms budget)",
         )
     timings = record["timings"]
     facts.add_row("time", " · ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     data = record.get("data", {})
     if data:
-        rows = data.get("rows", {})
-        facts.add_row("data", f"{rows} rows, cache {data.get('cache')}")
+        if "edges" in data:  # a graph: edges per part, and what cleaning dropped
+            dropped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in data.get("dropped", {}).items())
+            facts.add_row(
+                "data", f"{data['nodes']} nodes, {data['edges']} edges (dropped: {dropped}), cache {data.get('cache')}"
+            )
+        else:
+            facts.add_row("data", f"{data.get('rows', {})} rows, cache {data.get('cache')}")
     facts.add_row("run dir", record["run_dir"])
     wandb_dir = (record.get("tracking") or {}).get("wandb_dir")
     if wandb_dir:

@@ -56,10 +56,15 @@ def test_each_case_and_model_runs(case: str, model: str, tmp_path) -> None:
     for name in _suite_metrics(case, model):
         value = record["metrics"][name]
         assert math.isfinite(value) and 0.0 <= value < 10.0, name
-    assert record["train_samples_per_s"] > 0
     assert {"setup", "data", "serving"} <= set(record["timings"])
-    assert any(phase.startswith("fit") for phase in record["timings"])
+    trained = record.get("trained", True)
+    if trained:
+        assert record["train_samples_per_s"] > 0
+        assert any(phase.startswith("fit") for phase in record["timings"])
+    else:  # a model without parameters (a link-prediction heuristic) is evaluated, not trained
+        assert record["train_samples_per_s"] is None and record["epochs"] == 0 and "evaluate" in record["timings"]
     assert record["config"]["model"]["_target_"] == str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_)
     assert record["versions"]["torch"] and record["git"].keys() == {"commit", "dirty"}
     assert record["serving"]["p99_ms"] > 0
-    assert (tmp_path / "plots" / "history.png").is_file() and record["plots"]["history"].endswith("history.png")
+    if trained:  # a training history to plot
+        assert (tmp_path / "plots" / "history.png").is_file() and record["plots"]["history"].endswith("history.png")
