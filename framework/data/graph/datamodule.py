@@ -85,6 +85,7 @@ class GraphDataModule(L.LightningDataModule):
             {s: Pairs(arrays[f"{s}_src"], arrays[f"{s}_dst"]) for s in HELD_OUT},
             {s: Pairs(arrays[f"{s}_neg_src"], arrays[f"{s}_neg_dst"]) for s in HELD_OUT},
             self.info,
+            arrays.get("graph_time"),
         )
         names = list(self.spec.node_features)
         self.node_features = torch.from_numpy(
@@ -112,6 +113,8 @@ class GraphDataModule(L.LightningDataModule):
         strategy = str(self.cfg.get("split_strategy") or "random")
         split = split_graph(graph, strategy, list(self.cfg.split), int(self.cfg.get("eval_negatives") or 0), self.seed)
         arrays = {"graph_src": split.graph.src, "graph_dst": split.graph.dst}
+        if split.graph_time is not None:
+            arrays["graph_time"] = split.graph_time
         for s in HELD_OUT:
             arrays.update(
                 {

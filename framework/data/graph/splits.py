@@ -36,6 +36,7 @@ class GraphSplit:
     held_out: dict[str, Pairs]  # valid, test: the friendships to predict
     negatives: dict[str, Pairs]  # valid, test: shared sampled non-edges
     info: dict[str, Any]
+    graph_time: np.ndarray | None = None  # float64 [E]: when each graph edge formed (None: no times)
 
 
 def _sample_non_edges(n: int, count: int, forbidden: np.ndarray, rng: np.random.Generator) -> Pairs:
@@ -91,4 +92,6 @@ def split_graph(graph: CleanGraph, strategy: str, fractions: list[float], eval_n
         "held_out_touching_isolated_nodes": unseen,  # a node with no friend in the graph: only features help
         "isolated_nodes_in_graph": int((degree == 0).sum()),
     }
-    return GraphSplit(graph.n_nodes, pairs["graph"], {s: pairs[s] for s in ("valid", "test")}, negatives, info)
+    graph_time = None if graph.time is None else graph.time[parts["graph"]]
+    held_out = {s: pairs[s] for s in ("valid", "test")}
+    return GraphSplit(graph.n_nodes, pairs["graph"], held_out, negatives, info, graph_time)

@@ -19,7 +19,7 @@ what the encoder learns from attributes and the wider neighbourhood.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ class GraphSAGE(nn.Module):
         decoder: Literal["dot", "hadamard_mlp"] = "hadamard_mlp",
         decoder_hidden: list[int] | None = None,
         structural: list[Measure] | None = None,
+        common_neighbour_vectors: bool = False,
     ) -> None:
         super().__init__()
         from torch_geometric.nn import SAGEConv
@@ -60,8 +61,8 @@ class GraphSAGE(nn.Module):
                 "GraphSAGE needs node inputs: use_ids=true, or use_features=true on a dataset with node "
                 "attributes (this one has none)."
             )
-        if decoder == "dot" and structural:
-            raise ValueError("structural features need decoder=hadamard_mlp (a dot product has nowhere to put them)")
+        if decoder == "dot" and (structural or common_neighbour_vectors):
+            raise ValueError("pair features need decoder=hadamard_mlp (a dot product has nowhere to put them)")
         self.use_ids, self.use_features = use_ids, use_features
         self.inputs = FusedEmbedding(fields, embedding_dim, init_std=0.1)
         dims = [embedding_dim] + [hidden_dim] * num_layers
@@ -69,9 +70,11 @@ class GraphSAGE(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.decoder = decoder
         self.structural = list(structural or [])
+        self.common_neighbour_vectors = common_neighbour_vectors
         out = dims[-1]
         if decoder == "hadamard_mlp":
-            head = MLP(out + len(self.structural), decoder_hidden or [64], dropout)
+            width = out * (2 if common_neighbour_vectors else 1) + len(self.structural)
+            head = MLP(width, decoder_hidden or [64], dropout)
             self.head = nn.Sequential(head, nn.Linear(head.out_dim, 1))
 
     def node_inputs(self, structure: GraphStructure) -> torch.Tensor:
@@ -104,8 +107,12 @@ class GraphSAGE(nn.Module):
         hu, hv = h[src.to(h.device)], h[dst.to(h.device)]
         if self.decoder == "dot":
             return (hu * hv).sum(dim=1)
-        extra = self.pair_features(structure, src.cpu().numpy(), dst.cpu().numpy()).to(h.device)
-        return self.head(torch.cat([hu * hv, extra], dim=1)).squeeze(1)
+        src_np, dst_np = src.cpu().numpy(), dst.cpu().numpy()
+        parts = [hu * hv, self.pair_features(structure, src_np, dst_np).to(h.device)]
+        if self.common_neighbour_vectors:  # NCN: the sum of the common friends' vectors
+            common = structure.adj[src_np].multiply(structure.adj[dst_np]).tocoo()
+            parts.append(_sparse(common, h.device) @ h)
+        return self.head(torch.cat(parts, dim=1)).squeeze(1)
 
     def scorer(self, structure: GraphStructure) -> SAGEScorer:
         return SAGEScorer(self, structure)
@@ -135,5 +142,17 @@ class SAGEScorer:
             if model.structural:
                 extra = np.stack([np.log1p(user_scores(self.structure, m, block)) for m in model.structural], axis=2)
                 pair = torch.cat([pair, torch.from_numpy(extra.astype(np.float32)).to(h.device)], dim=2)
+            if model.common_neighbour_vectors:  # for user u and every v: sum of h_w over w in N(u) ∩ N(v)
+                adj = _sparse(self.structure.adj.tocoo(), h.device)
+                own = torch.from_numpy(self.structure.adj[block].toarray().astype(np.float32)).to(h.device)
+                common = torch.stack([adj @ (own[b][:, None] * h) for b in range(len(block))])
+                pair = torch.cat([pair, common], dim=2)
             out.append(model.head(pair).squeeze(2).cpu())
         return torch.cat(out)
+
+
+def _sparse(coo: Any, device: torch.device) -> torch.Tensor:
+    """A scipy COO matrix as a float32 torch sparse tensor."""
+    indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
+    values = torch.from_numpy(coo.data.astype(np.float32))
+    return torch.sparse_coo_tensor(indices, values, coo.shape, device=device)

@@ -27,6 +27,9 @@ class LinkTrainingConfig:
     learns to score them against `negatives_per_positive` random non-edges each."""
 
     steps_per_epoch: int = 20
+    loss: Literal["pointwise", "pairwise", "listwise"] = "pointwise"  # BCE / BPR / softmax over each target's negatives
+    # Which graph edges a step hides and predicts: a fresh random share, or always the newest (needs edge times)
+    targets: Literal["random", "latest"] = "random"
     target_share: float = 0.1
     negatives_per_positive: int = 1
     hard_negatives: float = 0.0  # share of the negatives drawn two hops from the target's source (friends of friends)

@@ -36,6 +36,8 @@ class LinkPredictionTask(L.LightningModule):
         target_share: float,
         negatives_per_positive: int,
         hard_negatives: float,
+        loss: str,
+        targets: str,
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., object] | None = None,
         scheduler_interval: str = "epoch",
@@ -53,43 +55,48 @@ class LinkPredictionTask(L.LightningModule):
         self.target_share = target_share
         self.negatives_per_positive = negatives_per_positive
         self.hard_negatives = hard_negatives
+        self.loss = loss
+        self.latest = None if targets == "random" else np.argsort(data.split.graph_time, kind="stable")
         self.graph_keys = np.sort(pair_keys(data.split.graph.src, data.split.graph.dst, data.spec.n_nodes))
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval, self.monitor = scheduler_interval, monitor
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         graph, n = self.split.graph, self.structure.n_nodes
-        order = torch.randperm(len(graph)).numpy()  # seeded: EpochSeed reseeds torch every epoch
         n_targets = max(1, int(len(graph) * self.target_share))
-        targets, visible = order[:n_targets], order[n_targets:]
+        if self.latest is not None:  # the newest friendships of the graph, as the held-out ones are the next
+            targets, visible = self.latest[-n_targets:], self.latest[:-n_targets]
+        else:
+            order = torch.randperm(len(graph)).numpy()  # seeded: EpochSeed reseeds torch every epoch
+            targets, visible = order[:n_targets], order[n_targets:]
         seen = GraphStructure.from_edges(graph.src[visible], graph.dst[visible], n, self.node_features)
         h = self.model.encode(seen)
-        src, dst = torch.from_numpy(graph.src[targets]), torch.from_numpy(graph.dst[targets])
-        neg_src, neg_dst = self._negatives(seen, graph.src[targets], n_targets * self.negatives_per_positive)
-        n_neg = len(neg_src)
-        logits = torch.cat([self.model.decode(h, seen, src, dst), self.model.decode(h, seen, neg_src, neg_dst)])
-        labels = torch.cat([torch.ones(n_targets), torch.zeros(n_neg)]).to(logits.device)
-        loss = F.binary_cross_entropy_with_logits(logits, labels)
-        log_train_loss(self, loss, len(labels))
+        flip = torch.rand(n_targets).numpy() < 0.5  # a friendship is in both users' lists: either end is "u"
+        u = np.where(flip, graph.dst[targets], graph.src[targets])
+        v = np.where(flip, graph.src[targets], graph.dst[targets])
+        negatives = self._negatives(seen, u, self.negatives_per_positive)  # [T, m]
+        m = negatives.shape[1]
+        positive = self.model.decode(h, seen, torch.from_numpy(u), torch.from_numpy(v))
+        negative = self.model.decode(h, seen, torch.from_numpy(np.repeat(u, m)), torch.from_numpy(negatives.ravel()))
+        negative = negative.view(n_targets, m)
+        loss = link_loss(self.loss, positive, negative)
+        log_train_loss(self, loss, n_targets * (1 + m))
         return loss
 
-    def _negatives(self, seen: GraphStructure, sources: np.ndarray, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`count` non-edges: a `hard_negatives` share two hops from a target's source (what a user's
-        friends-of-friends list must rank below the real new friends), the rest uniform random pairs."""
+    def _negatives(self, seen: GraphStructure, users: np.ndarray, per_user: int) -> np.ndarray:
+        """int64 [len(users), per_user] non-friends of each user: a `hard_negatives` share two hops away
+        (what a friends-of-friends list must rank below the real new friends), the rest uniform."""
         n = seen.n_nodes
-        n_hard = int(count * self.hard_negatives)
-        src = torch.randint(n, (count,)).numpy()
-        dst = torch.randint(n, (count,)).numpy()
-        if n_hard:
-            u = sources[torch.randint(len(sources), (n_hard,)).numpy()]
-            w = _random_neighbour(seen, u)
-            v = _random_neighbour(seen, w)
-            ok = (w >= 0) & (v >= 0) & (v != u)
-            src[:n_hard] = np.where(ok, u, src[:n_hard])
-            dst[:n_hard] = np.where(ok, v, dst[:n_hard])
+        u = np.repeat(users, per_user)
+        v = torch.randint(n, (len(u),)).numpy()
+        hard = torch.rand(len(u)).numpy() < self.hard_negatives
+        if hard.any():
+            walk = _random_neighbour(seen, _random_neighbour(seen, u[hard]))
+            v[hard] = np.where(walk >= 0, walk, v[hard])
         # A hidden target is often two hops away in what the step sees: never train it as a negative too.
-        real = (src != dst) & ~np.isin(pair_keys(src, dst, n), self.graph_keys)
-        return torch.from_numpy(src[real]), torch.from_numpy(dst[real])
+        bad = (u == v) | np.isin(pair_keys(u, v, n), self.graph_keys)
+        v[bad] = torch.randint(n, (int(bad.sum()),)).numpy()  # uniform redraw (a rare repeat clash is noise)
+        return v.reshape(len(users), per_user)
 
     def _evaluate(self, split: str) -> None:
         known = self.split.held_out["valid"] if split == "test" else None
@@ -123,3 +130,17 @@ def _random_neighbour(structure: GraphStructure, nodes: np.ndarray) -> np.ndarra
     degree = indptr[safe + 1] - indptr[safe]
     pick = (torch.rand(len(nodes)).numpy() * degree).astype(np.int64)
     return np.where((nodes >= 0) & (degree > 0), indices[np.minimum(indptr[safe] + pick, len(indices) - 1)], -1)
+
+
+def link_loss(kind: str, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """positive [T] and negative [T, m] logits of each target's user.
+    pointwise: binary cross-entropy of every pair; pairwise: BPR, -log sigmoid(pos - neg) over the m pairs;
+    listwise: softmax cross-entropy of the positive against its m negatives (sampled softmax)."""
+    if kind == "pointwise":
+        logits = torch.cat([positive, negative.flatten()])
+        labels = torch.cat([torch.ones_like(positive), torch.zeros_like(negative.flatten())])
+        return F.binary_cross_entropy_with_logits(logits, labels)
+    if kind == "pairwise":
+        return F.softplus(negative - positive[:, None]).mean()
+    logits = torch.cat([positive[:, None], negative], dim=1)
+    return F.cross_entropy(logits, torch.zeros(len(positive), dtype=torch.long, device=logits.device))

@@ -20,6 +20,7 @@ from torchmetrics import Metric
 from framework.data import prepared
 from framework.data.graph.datamodule import GraphDataModule
 from framework.data.graph.structure import GraphStructure
+from framework.errors import DataError
 from framework.tasks.link_prediction.evaluation import candidate_statistics, evaluate
 from framework.tasks.link_prediction.module import LinkPredictionTask
 from framework.tasks.link_prediction.serving import user_latency
@@ -43,6 +44,11 @@ def load_data(cfg: DictConfig) -> GraphDataModule:
 def _train(ctx: RunContext, model: Any, data: GraphDataModule, metrics: dict[str, Metric]) -> dict[str, Any] | None:
     cfg = ctx.cfg
     t = cfg.link_training
+    if t.targets == "latest" and data.split.graph_time is None:
+        raise DataError(
+            f"link_training.targets=latest hides the graph's newest edges, but '{cfg.dataset.name}' has no edge "
+            f"times. Use link_training.targets=random, or a dataset with times (a SNAP file's third column)."
+        )
     data.steps_per_epoch = int(t.steps_per_epoch)
     data.pairs_per_step = max(1, int(len(data.split.graph) * t.target_share)) * (1 + int(t.negatives_per_positive))
     task = LinkPredictionTask(
@@ -53,6 +59,8 @@ def _train(ctx: RunContext, model: Any, data: GraphDataModule, metrics: dict[str
         float(t.target_share),
         int(t.negatives_per_positive),
         float(t.hard_negatives),
+        str(t.loss),
+        str(t.targets),
         **optimizer_factories(cfg.optim),
         monitor=f"val/{cfg.eval.monitor}",
     )
