@@ -149,6 +149,8 @@ def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
         options = getattr(exc, "options", None) or re.findall(r"^\t(\S+)$", text, flags=re.M)
         if match:
             group, value = match.groups()
+            if group == "model":  # many cases, many models: name the ones that fit the case at hand
+                options = _models_of_case(argv) or options
             example = f" Example: {group}={sorted(options)[0]}" if options else ""
             return ConfigError(
                 f"Unknown {group} '{value}'.{did_you_mean(value, options)} "
@@ -160,6 +162,21 @@ def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
     first = text.split("\nConfig search path")[0].strip()
     cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
     return ConfigError(f"{first}{cause}".replace("\n", " "))
+
+
+def _models_of_case(argv: list[str]) -> list[str]:
+    """The model options that fit the case on the command line (or the default case); [] if unknown."""
+    from omegaconf import OmegaConf
+
+    from framework.validation import models_for_kind
+
+    overrides, _ = split_argv(argv)
+    case = next((o.partition("=")[2] for o in overrides if o.startswith("case=")), None)
+    if case is None:
+        defaults = OmegaConf.load(CONF_DIR / "run.yaml").defaults
+        case = next((d["case"] for d in defaults if OmegaConf.is_dict(d) and "case" in d), None)
+    path = CONF_DIR / "case" / f"{case}.yaml"
+    return models_for_kind(str(OmegaConf.load(path).case.task)) if case and path.exists() else []
 
 
 def help_text() -> str:
