@@ -143,7 +143,11 @@ def varied_axes(records: Sequence[dict[str, Any]]) -> Axes:
     every config key that the group choices do not fix."""
     values = [_run_values(r) for r in records]
     keys = sorted({k for v in values for k in v})
-    varied = [k for k in keys if len({v.get(k, ABSENT) for v in values}) > 1]
+    # A key that is the run's seed in every run (dataset.seed: ${seed}, a new data draw per seed) is the
+    # replicate axis too, not a choice.
+    seeds = [str(r.get("seed", r["config"].get("seed"))) for r in records]
+    follows_seed = {k for k in keys if all(v.get(k) == seed for v, seed in zip(values, seeds, strict=True))}
+    varied = [k for k in keys if k not in follows_seed and len({v.get(k, ABSENT) for v in values}) > 1]
     groups = [k for k in varied if k.startswith("choice:")]
     rank = {f"choice:{g}": i for i, g in enumerate(GROUP_ORDER)}
     groups.sort(key=lambda k: (rank.get(k, len(rank)), k))

@@ -153,3 +153,15 @@ def test_group_order_takes_the_task_kinds_config_groups() -> None:
     groups = [n for n in kind_node_names() if (CONF_DIR / n).is_dir()]
     assert groups and GROUP_ORDER[-1 - len(groups) : -1] == tuple(groups)
     assert not set(kind_node_names()) - set(groups) & set(GROUP_ORDER)
+
+
+def test_a_key_that_follows_the_seed_is_a_replicate_not_a_choice() -> None:
+    # dataset.seed: ${seed} draws new data per seed: still two choices over two seeds, not four
+    runs = [
+        record(m, s, order=i, **{"dataset.seed": s})
+        for i, (m, s) in enumerate([("lr", 1), ("lr", 2), ("dcn", 1), ("dcn", 2)])
+    ]
+    assert varied_axes(runs).keys == ["choice:model"]
+    # a key that only sometimes equals the seed stays an axis
+    mixed = [record("dcn", s, order=i, **{"model.embedding_dim": d}) for i, (s, d) in enumerate([(1, 1), (2, 32)])]
+    assert varied_axes(mixed).keys == ["model.embedding_dim"]

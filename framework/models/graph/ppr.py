@@ -39,22 +39,26 @@ def personalized_pagerank(
 
 
 class PPRScorer:
-    def __init__(self, structure: GraphStructure, alpha: float, iterations: int) -> None:
-        self.structure, self.alpha, self.iterations = structure, alpha, iterations
+    """PageRank vectors per user, computed once per user (pairs and user blocks share them)."""
+
+    def __init__(self, structure: GraphStructure, alpha: float, iterations: int, block: int = 512) -> None:
+        self.structure, self.alpha, self.iterations, self.block = structure, alpha, iterations, block
+        self.rows: dict[int, np.ndarray] = {}
+
+    def _vectors(self, users: np.ndarray) -> np.ndarray:
+        missing = np.array(sorted(set(users.tolist()) - set(self.rows)), dtype=np.int64)
+        for start in range(0, len(missing), self.block):
+            chunk = missing[start : start + self.block]
+            vectors = personalized_pagerank(self.structure, chunk, self.alpha, self.iterations)
+            self.rows.update(zip(chunk.tolist(), vectors, strict=True))
+        return np.stack([self.rows[u] for u in users.tolist()]) if len(users) else np.zeros((0, self.structure.n_nodes))
 
     def users(self, users: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(personalized_pagerank(self.structure, users.numpy(), self.alpha, self.iterations))
+        return torch.from_numpy(self._vectors(users.numpy()))
 
-    def pairs(self, src: torch.Tensor, dst: torch.Tensor, block: int = 512) -> torch.Tensor:
-        """One vector per distinct source, in blocks (a vector is n floats)."""
+    def pairs(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
         sources, inverse = np.unique(src.numpy(), return_inverse=True)
-        out = np.empty(len(src))
-        dst_np = dst.numpy()
-        for start in range(0, len(sources), block):
-            rows = personalized_pagerank(self.structure, sources[start : start + block], self.alpha, self.iterations)
-            pick = (inverse >= start) & (inverse < start + block)
-            out[pick] = rows[inverse[pick] - start, dst_np[pick]]
-        return torch.from_numpy(out)
+        return torch.from_numpy(self._vectors(sources)[inverse, dst.numpy()])
 
 
 class PersonalizedPageRank(nn.Module):
