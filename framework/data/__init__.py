@@ -16,3 +16,22 @@ def prepared(module_class: type, cfg: DictConfig) -> Any:
     data = module_class(cfg.dataset, cfg.paths.cache_dir, cfg.seed, pin_memory=on_gpu(cfg))
     data.prepare()
     return data
+
+
+def read_source(cfg: DictConfig, not_source_args: set[str], gives: type, what: str) -> tuple[Any, float]:
+    """Call the dataset's source (`_target_`) with its own keys (every key but `not_source_args`, which the
+    data module reads); (what it returned, seconds). A source that gives something else is a DataError."""
+    import time
+
+    from hydra.utils import get_method
+    from omegaconf import OmegaConf
+
+    from framework.errors import DataError
+
+    source = get_method(str(cfg._target_))
+    args = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in not_source_args}
+    start = time.perf_counter()
+    out = source(**args)
+    if not isinstance(out, gives):
+        raise DataError(f"dataset '{cfg.name}' does not give {what} ({type(out).__name__}).")
+    return out, time.perf_counter() - start

@@ -115,3 +115,24 @@ def _load_array(path: Path, mmap: bool) -> np.ndarray:
         except ValueError:  # an array of zero bytes (e.g. no numeric field) cannot be mapped
             pass
     return np.load(path)
+
+
+def load_or_build(
+    cfg: DictConfig,
+    cache_dir: str | Path,
+    key: str,
+    build: Callable[[], tuple[dict[str, np.ndarray], dict[str, Any]]],
+    names: Iterable[str] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any], Path, bool]:
+    """A data module's arrays and meta: from the entry of `key` when stored (and `cfg.cache` is on), else
+    `build()` (stored if `cfg.cache`). `names`: the arrays to load (None: the list `meta["arrays"]`).
+    Returns (arrays, meta, entry, hit)."""
+    entry = entry_path(cache_dir, cfg, key)
+    if cfg.cache and is_stored(entry):
+        meta = json.loads((entry / "meta.json").read_text())
+        arrays, _ = load(entry, meta["arrays"] if names is None else names)
+        return arrays, meta, entry, True
+    arrays, meta = build()
+    if cfg.cache:
+        store(entry, arrays, meta)
+    return arrays, meta, entry, False

@@ -17,11 +17,10 @@ from typing import Any
 import lightning.pytorch as L
 import numpy as np
 import torch
-from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from framework.data import cache
+from framework.data import cache, read_source
 from framework.data.graph import edges as edges_module
 from framework.data.graph import splits as splits_module
 from framework.data.graph.edges import EdgeList, clean
@@ -66,17 +65,10 @@ class GraphDataModule(L.LightningDataModule):
 
     def prepare(self) -> GraphSpec:
         start = time.perf_counter()
-        key = cache.cache_key(self.cfg, [edges_module.__name__, splits_module.__name__, __name__], {"seed": self.seed})
-        entry = cache.entry_path(self.cache_dir, self.cfg, key)
-        if self.cfg.cache and cache.is_stored(entry):
-            meta = cache.load(entry, [])[1]
-            arrays, _ = cache.load(entry, meta["arrays"])
-            self.info.update(meta["info"], cache="hit")
-        else:
-            arrays, meta = self._build()
-            self.info.update(meta["info"], cache="miss")
-            if self.cfg.cache:
-                cache.store(entry, arrays, meta)
+        modules = [edges_module.__name__, splits_module.__name__, __name__]
+        key = cache.cache_key(self.cfg, modules, {"seed": self.seed})  # the seed drives splits and negatives
+        arrays, meta, _, hit = cache.load_or_build(self.cfg, self.cache_dir, key, self._build)
+        self.info.update(meta["info"], cache="hit" if hit else "miss")
         self.info["seconds"] = round(time.perf_counter() - start, 3)
         self.spec = GraphSpec(int(meta["n_nodes"]), dict(meta["node_features"]))
         self.split = GraphSplit(
@@ -96,13 +88,7 @@ class GraphDataModule(L.LightningDataModule):
         return self.spec
 
     def _build(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        source = get_method(str(self.cfg._target_))
-        args = {k: v for k, v in OmegaConf.to_container(self.cfg, resolve=True).items() if k not in _NOT_SOURCE_ARGS}
-        t0 = time.perf_counter()
-        edges = source(**args)
-        if not isinstance(edges, EdgeList):
-            raise DataError(f"dataset '{self.cfg.name}' does not give an edge list ({type(edges).__name__}).")
-        read_seconds = time.perf_counter() - t0
+        edges, read_seconds = read_source(self.cfg, _NOT_SOURCE_ARGS, EdgeList, "an edge list")
         graph = clean(edges)
         for name, values in graph.node_features.items():
             if len(values) != graph.n_nodes:

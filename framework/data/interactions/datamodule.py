@@ -19,11 +19,10 @@ from typing import Any
 import lightning.pytorch as L
 import numpy as np
 import torch
-from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from framework.data import cache
+from framework.data import cache, read_source
 from framework.data.batching import TensorTable, batch_loader
 from framework.data.interactions import splits as splits_module
 from framework.data.interactions import table as interactions_module
@@ -69,28 +68,15 @@ class InteractionDataModule(L.LightningDataModule):
         key = cache.cache_key(
             self.cfg, [interactions_module.__name__, splits_module.__name__, __name__], {"seed": self.seed}
         )  # the seed drives the split
-        entry = cache.entry_path(self.cache_dir, self.cfg, key)
-        if self.cfg.cache and cache.is_stored(entry):
-            arrays, meta = cache.load(entry, _ARRAYS)
-            self.info.update(meta["info"], cache="hit")
-        else:
-            arrays, meta = self._build()
-            self.info.update(meta["info"], cache="miss")
-            if self.cfg.cache:
-                cache.store(entry, arrays, meta)
+        arrays, meta, entry, hit = cache.load_or_build(self.cfg, self.cache_dir, key, self._build, _ARRAYS)
+        self.info.update(meta["info"], cache="hit" if hit else "miss")
         self.info["cache_entry"] = str(entry) if self.cfg.cache else None
         self.info["seconds"] = round(time.perf_counter() - start, 3)
         self._index(arrays, InteractionSpec.from_dict(meta["spec"]))
         return self.spec
 
     def _build(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        source = get_method(str(self.cfg._target_))
-        args = {k: v for k, v in OmegaConf.to_container(self.cfg, resolve=True).items() if k not in _NOT_SOURCE_ARGS}
-        t0 = time.perf_counter()
-        table = source(**args)
-        if not isinstance(table, InteractionTable):
-            raise DataError(f"dataset '{self.cfg.name}' does not give user-item interactions ({type(table).__name__}).")
-        read_seconds = time.perf_counter() - t0
+        table, read_seconds = read_source(self.cfg, _NOT_SOURCE_ARGS, InteractionTable, "user-item interactions")
         encoded: EncodedInteractions = encode_interactions(table, self.cfg.get("positive_threshold"))
         strategy = self.cfg.get("split_strategy") or "random"
         part = split_interactions(encoded.user, encoded.timestamp, strategy, list(self.cfg.split), self.seed)
