@@ -69,6 +69,12 @@ def check(cfg: DictConfig, problems: Problems) -> None:
             value = value_of(training, key)
             if isinstance(value, int) and value < 1:
                 problems.add(f"'link_training.{key}' must be a positive integer, got {value}.")
+    strategy, nodes = value_of(cfg.trainer, "strategy"), value_of(cfg.trainer, "num_nodes")
+    if (isinstance(strategy, str) and "ddp" in strategy) or (isinstance(nodes, int) and nodes > 1):
+        problems.add(
+            "A link_prediction case trains on the whole graph at once (full batch), on one device: data "
+            "parallelism has no batches to share out. Use hardware=cpu or hardware=gpu."
+        )
     negatives = value_of(cfg.dataset, "eval_negatives")
     if isinstance(negatives, int) and negatives < 1:
         problems.add(f"'dataset.eval_negatives' must be a positive integer, got {negatives}.")

@@ -88,6 +88,7 @@ def test_losses_by_hand() -> None:
         ("model.decoder=dot", "'model.structural' needs model.decoder=hadamard_mlp"),
         ("candidates.strategy=everyone", "candidates.strategy"),
         ("dataset.eval_negatives=0", "'dataset.eval_negatives' must be a positive integer"),
+        ("hardware=ddp_cpu", "full batch\\), on one device"),
     ],
 )
 def test_bad_settings_are_config_errors(override: str, message: str) -> None:
