@@ -49,6 +49,14 @@ KINDS: dict[str, TaskKind] = {
         nodes=("candidates", "link_training"),
         dataset_keys=("split_strategy", "eval_negatives"),
     ),
+    "session_embedding": TaskKind(
+        "framework.tasks.session_embedding.recipe",
+        "SessionTable",
+        "click sessions",
+        config="framework.tasks.session_embedding.config",
+        nodes=("skipgram",),
+        dataset_keys=("min_item_count", "valid_days", "test_days"),
+    ),
 }
 
 

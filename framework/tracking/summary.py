@@ -98,6 +98,8 @@ def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
             facts.add_row(
                 "data", f"{data['nodes']} nodes, {data['edges']} edges (dropped: {dropped}), cache {data.get('cache')}"
             )
+        elif "sessions" in data:  # click sessions: sessions and clicks per part
+            facts.add_row("data", f"{data['sessions']} sessions, {data['clicks']} clicks, cache {data.get('cache')}")
         else:
             facts.add_row("data", f"{data.get('rows', {})} rows, cache {data.get('cache')}")
     facts.add_row("run dir", record["run_dir"])

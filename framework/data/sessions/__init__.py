@@ -1,0 +1,1 @@
+"""Click sessions for session-based item embeddings: read or generated, cleaned, split by time."""

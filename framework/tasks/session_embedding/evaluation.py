@@ -1,0 +1,57 @@
+"""Ranks of the targets of a part's queries under a scorer, and an eval suite's values from them.
+
+booking: from every clicked listing of a booked session, the booked listing's rank among the listings of
+the same market (the query listing excluded; all listings when the data has no market); next click: the
+next click's rank among all items but the query. Rank = 1 + (candidates scored above the target) + half
+of those tied with it (the expected rank under random tie-breaking: a baseline with many equal scores,
+such as co-visitation's zeros, gets neither luck nor a penalty).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torchmetrics import Metric
+
+from framework.data.sessions.splits import Clicks
+from framework.metrics.ranks import TargetRanks
+
+BLOCK = 512
+
+
+def target_ranks(scorer: Any, queries: np.ndarray, targets: np.ndarray, groups: np.ndarray | None) -> torch.Tensor:
+    """float64 [Q]: rank of each target among the candidates of its query (same group when `groups`)."""
+    out = []
+    for start in range(0, len(queries), BLOCK):
+        q, t = queries[start : start + BLOCK], targets[start : start + BLOCK]
+        scores = scorer.scores(q).double()
+        candidate = torch.ones_like(scores, dtype=torch.bool)
+        candidate[torch.arange(len(q)), torch.from_numpy(q)] = False
+        if groups is not None:
+            candidate &= torch.from_numpy(groups[None, :] == groups[q][:, None])
+        target = scores[torch.arange(len(q)), torch.from_numpy(t)][:, None]
+        above = ((scores > target) & candidate).sum(1)
+        tied = ((scores == target) & candidate).sum(1) - 1  # the target ties with itself
+        out.append(1.0 + above + 0.5 * tied.clamp_min(0))
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+def evaluate(metrics: dict[str, Metric], scorer: Any, clicks: Clicks, market: np.ndarray | None) -> dict[str, float]:
+    wanted = {getattr(m, "query", "next_click") for m in metrics.values()}
+    ranks = {}
+    if "booking" in wanted:
+        q, t = clicks.booking_queries()
+        ranks["booking"] = target_ranks(scorer, q, t, market)
+    if "next_click" in wanted:
+        q, t = clicks.next_click_queries()
+        ranks["next_click"] = target_ranks(scorer, q, t, None)
+    out = {}
+    for name, metric in metrics.items():
+        m = metric.clone()
+        m.reset()
+        m._to_sync = False
+        m.update(TargetRanks(ranks))
+        out[name] = float(m.compute())
+    return out
