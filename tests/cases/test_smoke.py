@@ -55,7 +55,8 @@ def test_each_case_and_model_runs(case: str, model: str, tmp_path) -> None:
     assert (record["case"], record["model"]) == (case, model)
     for name in _suite_metrics(case, model):
         value = record["metrics"][name]
-        assert math.isfinite(value) and 0.0 <= value < 10.0, name
+        assert math.isfinite(value) and value >= 0.0, name
+        assert value < 10.0 or name.endswith("mean_rank"), name  # a mean rank counts items, no bound
     assert {"setup", "data", "serving"} <= set(record["timings"])
     trained = record.get("trained", True)
     if trained:
