@@ -1,5 +1,6 @@
 """Similar listings against gensim's Word2Vec and two baselines, on the same sessions per seed.
 
+    pip install -e '.[bench]'   # gensim, the peer (not a dependency of mlsd)
     python scripts/bench_listings.py [--seeds 1 2 3 4 5] [--epochs 5] [--dim 32] [--window 3]
 
 Per seed: the embedded listing sessions (a new log per seed) are cleaned and split once by mlsd's data
@@ -9,12 +10,14 @@ module; then
   reference), scored by mlsd's evaluation;
 - mlsd's skip-gram through `python run.py case=similar_listings` with the same dimension, window,
   negatives and epochs, first as plain skip-gram (no global context, no market negatives, no early
-  stopping: what gensim does), then as the case's default (both of the paper's additions);
+  stopping: what gensim does), the same with `skipgram.negative_sampling=expected` (the negatives'
+  expectation instead of draws), then as the case's default (both of the paper's additions);
 - popularity and session co-visitation (item-kNN over sessions), which need no training.
 Quality: the booked listing's MRR and mean rank within its market, next-click HR@20 / MRR@20 (test
-sessions). Time: training wall time (gensim: `train`; mlsd: the fit phase, which also runs a validation
-evaluation per epoch). Mean ± std over seeds; differences to gensim paired by seed (the compare report's
-statistics). Writes markdown to stdout and every number to --out (JSON).
+sessions). Time: training wall time (gensim: `train`; mlsd: `fit_s`, the fit phase, which also runs a
+validation evaluation per epoch and Lightning's loop, and `train_s`, the training steps alone: pairs x
+epochs / the run's training samples per second). Mean ± std over seeds; differences to gensim paired by
+seed (the compare report's statistics). Writes markdown to stdout and every number to --out (JSON).
 """
 
 from __future__ import annotations
@@ -56,7 +59,10 @@ def suite() -> dict:
 
 
 def gensim_run(data: SessionDataModule, args: argparse.Namespace, seed: int) -> dict:
-    from gensim.models import Word2Vec
+    try:
+        from gensim.models import Word2Vec
+    except ImportError:
+        raise SystemExit("gensim is the peer of this benchmark: pip install -e '.[bench]'") from None
 
     train = data.parts["train"]
     starts = np.r_[train.starts(), len(train.item)]
@@ -74,7 +80,7 @@ def gensim_run(data: SessionDataModule, args: argparse.Namespace, seed: int) -> 
             vectors[item] = model.wv[str(item)]
     unit = torch.nn.functional.normalize(torch.from_numpy(vectors), dim=1)
     values = evaluate(suite(), EmbeddingScorer(unit), data.parts["test"], data.item_features.get("market"))
-    return {**values, "fit_s": fit_s}
+    return {**values, "fit_s": fit_s, "train_s": fit_s}
 
 
 def mlsd_run(seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
@@ -86,7 +92,9 @@ def mlsd_run(seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])
         record = json.loads((Path(run_dir) / "run.json").read_text())
-    return {**{k: record["metrics"][f"test/{k}"] for k in METRICS}, "fit_s": record["timings"].get("fit", float("nan"))}
+    train_s = record["data"]["training_pairs"] * record["epochs"] / record["train_samples_per_s"]
+    metrics = {k: record["metrics"][f"test/{k}"] for k in METRICS}
+    return {**metrics, "fit_s": record["timings"].get("fit", float("nan")), "train_s": train_s}
 
 
 def one_seed(args: argparse.Namespace, seed: int) -> dict:
@@ -96,10 +104,14 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     data.prepare()
     market, train, test = data.item_features.get("market"), data.parts["train"], data.parts["test"]
     same_epochs = [f"trainer.max_epochs={args.epochs}", "early_stopping=null"]
+    plain = [*same_epochs, "skipgram.global_context=false", "skipgram.market_negatives=0"]
     out = {
         "gensim_word2vec": gensim_run(data, args, seed),
-        "mlsd_skipgram_plain": mlsd_run(
-            seed, args, [*same_epochs, "skipgram.global_context=false", "skipgram.market_negatives=0"]
+        "mlsd_skipgram_plain": mlsd_run(seed, args, plain),
+        "mlsd_skipgram_plain_expected": mlsd_run(
+            seed,
+            args,
+            [*plain, "skipgram.negative_sampling=expected"],
         ),
         "mlsd_skipgram_default": mlsd_run(seed, args, []),
     }
@@ -124,17 +136,17 @@ def main() -> None:
         runs[seed] = one_seed(args, seed)
         print(f"seed {seed}: " + ", ".join(f"{m} {v['booking_mrr']:.4f}" for m, v in runs[seed].items()), flush=True)
     methods = list(runs[args.seeds[0]])
-    print("\n| method | " + " | ".join(METRICS) + " | fit s |")
-    print("|---" * (len(METRICS) + 2) + "|")
+    print("\n| method | " + " | ".join(METRICS) + " | fit s | train s |")
+    print("|---" * (len(METRICS) + 3) + "|")
     for method in methods:
         cells = []
-        for metric in [*METRICS, "fit_s"]:
+        for metric in [*METRICS, "fit_s", "train_s"]:
             mean, std = mean_std([runs[s][method].get(metric, float("nan")) for s in args.seeds])
-            cells.append(f"{mean:.4f} ± {std:.4f}" if metric != "fit_s" else f"{mean:.1f} ± {std:.1f}")
+            cells.append(f"{mean:.4f} ± {std:.4f}" if not metric.endswith("_s") else f"{mean:.2f} ± {std:.2f}")
         print(f"| {method} | " + " | ".join(cells) + " |")
     print("\nDifference to gensim_word2vec, paired by seed (mean [95% bootstrap interval], t-test p):")
     for method in methods[1:]:
-        for metric in ("booking_mrr", "next_mrr@20", "fit_s"):
+        for metric in ("booking_mrr", "next_mrr@20", "fit_s", "train_s"):
             if metric not in runs[args.seeds[0]][method]:
                 continue
             c = paired_comparison(

@@ -1,9 +1,11 @@
 """Metrics of the rank of one target per query, as session-based and similar-item evaluation reads them.
 
 A query is (query item, target item): the rank is 1 + the number of candidates scored strictly above
-the target (ties count in the target's favour, as `torch.topk` would not promise). A metric reads the
+the target + half of those tied with it (the expected rank under random tie-breaking; computed by
+`framework.tasks.session_embedding.evaluation.target_ranks`). A metric reads the
 ranks of the query set it names (`query`: "booking" — the eventually-booked listing from each clicked
-listing, among the listings of the market; "next_click" — the next click, among all items):
+listing, among the listings of the market; "booking_cold" — the same with the clicked listing scored by
+its cold-start vector, as if it were new; "next_click" — the next click, among all items):
 
     Hit@k   share of queries whose target ranks in the top k     (HR@20 of session-based recommendation)
     MRR@k   mean of 1 / rank, 0 beyond k (k = null: no cut-off)
@@ -18,12 +20,12 @@ from typing import Literal
 import torch
 from torchmetrics import Metric
 
-Query = Literal["booking", "next_click"]
+Query = Literal["booking", "booking_cold", "next_click"]
 
 
 @dataclass
 class TargetRanks:
-    ranks: dict[str, torch.Tensor]  # query set -> long [Q]: rank of each query's target (1 = first)
+    ranks: dict[str, torch.Tensor]  # query set -> [Q]: rank of each query's target (1 = first)
 
 
 class _RankMetric(Metric):

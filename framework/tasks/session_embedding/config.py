@@ -19,6 +19,7 @@ class SkipGramConfig:
     global_context: bool = True  # the booked listing is context of every click of its session
     negatives: int = 5  # random negatives per pair (by popularity^0.75, as word2vec)
     market_negatives: int = 0  # negatives per pair from the center listing's market (0 = off)
+    negative_sampling: str = "sampled"  # sampled (word2vec) | expected (their expectation: small catalogues)
 
 
 @dataclass
@@ -31,6 +32,8 @@ class SessionDatasetKeys:
 
 
 SCHEMAS = {"skipgram": SkipGramConfig}
+NEGATIVE_SAMPLING = ("sampled", "expected")
+EXPECTED_MAX_ITEMS = 20_000  # expected negatives score every center of a batch against every item
 DATASET_SCHEMA = SessionDatasetKeys
 
 
@@ -45,6 +48,9 @@ def check(cfg: DictConfig, problems: Problems) -> None:
         value = value_of(node, key)
         if isinstance(value, int) and value < low:
             problems.add(f"'skipgram.{key}' must be at least {low}, got {value}.")
+    mode = value_of(node, "negative_sampling")
+    if isinstance(mode, str) and mode not in NEGATIVE_SAMPLING:
+        problems.add(f"'skipgram.negative_sampling' must be one of {', '.join(NEGATIVE_SAMPLING)}, got '{mode}'.")
     negatives, market = value_of(node, "negatives"), value_of(node, "market_negatives")
     if negatives == 0 and market == 0:
         problems.add("skip-gram needs negatives: set skipgram.negatives or skipgram.market_negatives above 0.")

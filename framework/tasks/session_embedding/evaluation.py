@@ -5,6 +5,8 @@ the same market (the query listing excluded; all listings when the data has no m
 next click's rank among all items but the query. Rank = 1 + (candidates scored above the target) + half
 of those tied with it (the expected rank under random tie-breaking: a baseline with many equal scores,
 such as co-visitation's zeros, gets neither luck nor a penalty).
+booking_cold: the booking queries again, each query listing scored as if it were new (its cold-start
+vector: the mean of similar listings' vectors, `framework.models.embedding.cold_start`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torchmetrics import Metric
 
 from framework.data.sessions.splits import Clicks
 from framework.metrics.ranks import TargetRanks
+from framework.models.embedding.cold_start import ColdStartScorer, similar_listings
 
 BLOCK = 512
 
@@ -38,12 +41,36 @@ def target_ranks(scorer: Any, queries: np.ndarray, targets: np.ndarray, groups: 
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
 
 
-def evaluate(metrics: dict[str, Metric], scorer: Any, clicks: Clicks, market: np.ndarray | None) -> dict[str, float]:
-    wanted = {getattr(m, "query", "next_click") for m in metrics.values()}
+def wanted_queries(metrics: dict[str, Any]) -> set[str]:
+    """Query sets the metrics read (Metric objects, or their config nodes before instantiation)."""
+    return {str(m.query if isinstance(m, Metric) else m.get("query", "next_click")) for m in metrics.values()}
+
+
+def cold_start_neighbours(
+    metrics: dict[str, Any], item_features: dict[str, np.ndarray], train: Clicks, n_items: int
+) -> np.ndarray | None:
+    """Each listing's cold-start neighbours when the suite asks for `booking_cold` queries, else None."""
+    if "booking_cold" not in wanted_queries(metrics):
+        return None
+    return similar_listings(item_features, np.bincount(train.item, minlength=n_items))
+
+
+def evaluate(
+    metrics: dict[str, Metric],
+    scorer: Any,
+    clicks: Clicks,
+    market: np.ndarray | None,
+    neighbours: np.ndarray | None = None,
+) -> dict[str, float]:
+    wanted = wanted_queries(metrics)
     ranks = {}
-    if "booking" in wanted:
+    if "booking" in wanted or "booking_cold" in wanted:
         q, t = clicks.booking_queries()
-        ranks["booking"] = target_ranks(scorer, q, t, market)
+        if "booking" in wanted:
+            ranks["booking"] = target_ranks(scorer, q, t, market)
+        if "booking_cold" in wanted:
+            assert neighbours is not None, "booking_cold queries need cold_start_neighbours()"
+            ranks["booking_cold"] = target_ranks(ColdStartScorer(scorer, neighbours), q, t, market)
     if "next_click" in wanted:
         q, t = clicks.next_click_queries()
         ranks["next_click"] = target_ranks(scorer, q, t, None)

@@ -2,6 +2,8 @@
 
 Negatives are drawn per batch: `negatives` from the unigram distribution raised to 0.75 (word2vec's
 noise distribution, through its unigram table), and `market_negatives` uniformly from the center listing's market.
+With `negative_sampling="expected"` nothing is drawn: the loss takes the expectation over both
+distributions (`SkipGram.expected_loss`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from torchmetrics import Metric
 from framework.data.sessions.datamodule import SessionDataModule
 from framework.models.layers import set_sparse
 from framework.optim import with_scheduler
-from framework.tasks.session_embedding.evaluation import evaluate
+from framework.tasks.session_embedding.evaluation import cold_start_neighbours, evaluate
 from framework.training.module_helpers import log_train_loss
 
 
@@ -34,6 +36,7 @@ class SkipGramTask(L.LightningModule):
         scheduler_interval: str = "epoch",
         monitor: str = "val/booking_mrr",
         sparse_embeddings: bool = True,
+        negative_sampling: str = "sampled",
     ) -> None:
         super().__init__()
         self.model, self.metrics, self.data = model, metrics, data
@@ -45,10 +48,14 @@ class SkipGramTask(L.LightningModule):
         share = np.cumsum(counts**0.75) / (counts**0.75).sum()
         self.noise_table = torch.from_numpy(np.searchsorted(share, (np.arange(size) + 0.5) / size).astype(np.int64))
         self.negatives, self.market_negatives = negatives, market_negatives
+        self.negative_sampling = negative_sampling
+        self.noise = torch.from_numpy(counts**0.75 / (counts**0.75).sum()).float()  # q_j of expected_loss
+        self._weights_by_market: torch.Tensor | None = None
         market = data.item_features.get("market")
         if market_negatives and market is None:
             raise ValueError("skipgram.market_negatives needs a dataset with a market per item")
         self.market = market
+        self.neighbours = cold_start_neighbours(metrics, data.item_features, data.parts["train"], data.spec.n_items)
         if market is not None:  # items sorted by market: a market's items are one contiguous range
             self.by_market = torch.from_numpy(np.argsort(market, kind="stable"))
             sizes = np.bincount(market, minlength=int(market.max()) + 1)
@@ -68,15 +75,31 @@ class SkipGramTask(L.LightningModule):
             parts.append(self.by_market[self.market_start[m][:, None] + offset])
         return torch.cat(parts, dim=1).to(center.device)
 
+    def _negative_weights(self, centers: torch.Tensor) -> torch.Tensor:
+        """[U, n_items]: expected draws of each item as a negative of each center (random + same market)."""
+        if self._weights_by_market is None:  # [markets (or 1), n_items], built once
+            weights = self.negatives * self.noise[None, :]
+            if self.market_negatives:
+                market = torch.from_numpy(self.market)
+                same = (market[None, :] == torch.arange(len(self.market_size))[:, None]).float()
+                weights = weights + self.market_negatives * same / self.market_size[:, None].clamp_min(1)
+            self._weights_by_market = weights.to(centers.device)
+        if not self.market_negatives:
+            return self._weights_by_market.expand(len(centers), -1)
+        return self._weights_by_market[torch.from_numpy(self.market).to(centers.device)[centers]]
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         center, context = batch["center"], batch["context"]
-        loss = self.model.loss(center, context, self._negatives(center))
+        if self.negative_sampling == "expected":
+            loss = self.model.expected_loss(center, context, self._negative_weights)
+        else:
+            loss = self.model.loss(center, context, self._negatives(center))
         log_train_loss(self, loss, len(center))
         return loss
 
     def _evaluate(self, part: str) -> None:
         scorer = self.model.scorer(self.data.parts["train"])
-        values = evaluate(self.metrics, scorer, self.data.parts[part], self.market)
+        values = evaluate(self.metrics, scorer, self.data.parts[part], self.market, self.neighbours)
         prefix = "val" if part == "valid" else "test"
         self.log_dict({f"{prefix}/{k}": v for k, v in values.items()}, on_step=False, on_epoch=True, batch_size=1)
 

@@ -25,7 +25,8 @@ from framework.data.sessions.pairs import skipgram_pairs
 from framework.errors import DataError
 from framework.serving.latency import measure_latency
 from framework.tasks.result import RecipeResult
-from framework.tasks.session_embedding.evaluation import evaluate
+from framework.tasks.session_embedding.config import EXPECTED_MAX_ITEMS
+from framework.tasks.session_embedding.evaluation import cold_start_neighbours, evaluate, wanted_queries
 from framework.tasks.session_embedding.module import SkipGramTask
 from framework.training.loop import RunContext, fit_and_test, parameter_count
 from framework.training.optimizers import optimizer_factories, sparse_embeddings
@@ -40,11 +41,16 @@ def load_data(cfg: DictConfig) -> SessionDataModule:
         f"{d['repeated_clicks']} repeated click(s) of the same item; "
         f"{data.info['dropped_unseen_item_clicks']} validation/test click(s) of items never seen in training.[/]"
     )
-    reads_bookings = any(str(m.get("query", "")) == "booking" for m in cfg.eval.metrics.values())
-    if reads_bookings and data.info["bookings"] == 0:
+    queries = wanted_queries(cfg.eval.metrics)
+    if queries & {"booking", "booking_cold"} and data.info["bookings"] == 0:
         raise DataError(
             f"The eval suite scores booked listings, but '{cfg.dataset.name}' has no bookings (clicks only). "
             f"Use eval=next_click (next-click HR@20 / MRR@20)."
+        )
+    if "booking_cold" in queries and not data.item_features:
+        raise DataError(
+            f"The eval suite scores cold-start vectors (booking_cold), which need listing attributes (market, "
+            f"type, ...), but '{cfg.dataset.name}' has none. Use eval=next_click."
         )
     return data
 
@@ -81,6 +87,11 @@ def run_case(ctx: RunContext, data: SessionDataModule, metrics: dict[str, Metric
                 f"skipgram.market_negatives draws negatives from the center listing's market, but "
                 f"'{cfg.dataset.name}' has no market per item. Set skipgram.market_negatives=0."
             )
+        if str(s.negative_sampling) == "expected" and data.spec.n_items > EXPECTED_MAX_ITEMS:
+            raise DataError(
+                f"skipgram.negative_sampling=expected scores each batch's centers against all {data.spec.n_items} "
+                f"items (at most {EXPECTED_MAX_ITEMS}). Use skipgram.negative_sampling=sampled."
+            )
         center, context = skipgram_pairs(data.parts["train"], int(s.window), bool(s.global_context))
         data.pairs = TensorTable({"center": torch.from_numpy(center), "context": torch.from_numpy(context)})
         data.info["training_pairs"] = len(center)
@@ -93,6 +104,7 @@ def run_case(ctx: RunContext, data: SessionDataModule, metrics: dict[str, Metric
             **optimizer_factories(cfg.optim),
             monitor=f"val/{cfg.eval.monitor}",
             sparse_embeddings=sparse_embeddings(cfg),
+            negative_sampling=str(s.negative_sampling),
         )
         result = fit_and_test(ctx, task, data)
         if not result.is_global_zero:
@@ -104,8 +116,11 @@ def run_case(ctx: RunContext, data: SessionDataModule, metrics: dict[str, Metric
     else:
         with ctx.timer("evaluate"):
             scorer = model.scorer(data.parts["train"])
-            out = {f"val/{k}": v for k, v in evaluate(metrics, scorer, data.parts["valid"], market).items()}
-            out.update({f"test/{k}": v for k, v in evaluate(metrics, scorer, data.parts["test"], market).items()})
+            nb = cold_start_neighbours(metrics, data.item_features, data.parts["train"], data.spec.n_items)
+            out = {}
+            for part, prefix in (("valid", "val"), ("test", "test")):
+                values = evaluate(metrics, scorer, data.parts[part], market, nb)
+                out.update({f"{prefix}/{k}": v for k, v in values.items()})
         epochs, history, rate, checkpoints = 0, [], None, {}
     serving = None
     with ctx.timer("serving"):

@@ -14,11 +14,24 @@ def test_tiny_skipgram_run_records_everything(tmp_path: Path) -> None:
     record = read_run(tmp_path)
     m = record["metrics"]
     assert record["objective"]["metric"] == "val/booking_mrr" and record["trained"]
-    for key in ("test/booking_mrr", "test/booking_hit@10", "test/next_hr@20", "test/next_mrr@20"):
+    for key in (
+        "test/booking_mrr",
+        "test/booking_hit@10",
+        "test/next_hr@20",
+        "test/next_mrr@20",
+        "test/cold_booking_mrr",
+    ):
         assert 0.0 < m[key] <= 1.0, key
     assert m["test/booking_mean_rank"] >= 1.0
     assert record["data"]["training_pairs"] > 0 and record["data"]["bookings"] > 0
     assert record["serving"]["budget_ms"] == 50 and "12 most similar" in record["serving"]["request"]
+
+
+def test_expected_negatives_train_and_a_bad_mode_stops_before_training(tmp_path: Path, capsys) -> None:
+    assert run_cli(*LISTINGS, "skipgram.negative_sampling=expected", f"hydra.run.dir={tmp_path / 'a'}") == 0
+    assert read_run(tmp_path / "a")["metrics"]["test/booking_mrr"] > 0
+    assert run_cli(*LISTINGS, "skipgram.negative_sampling=exact", f"hydra.run.dir={tmp_path / 'b'}") == 2
+    assert "must be one of sampled, expected" in capsys.readouterr().err
 
 
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
