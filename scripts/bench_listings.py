@@ -108,11 +108,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     out = {
         "gensim_word2vec": gensim_run(data, args, seed),
         "mlsd_skipgram_plain": mlsd_run(seed, args, plain),
-        "mlsd_skipgram_plain_expected": mlsd_run(
-            seed,
-            args,
-            [*plain, "skipgram.negative_sampling=expected"],
-        ),
+        "mlsd_skipgram_plain_expected": mlsd_run(seed, args, [*plain, "skipgram.negative_sampling=expected"]),
         "mlsd_skipgram_default": mlsd_run(seed, args, []),
     }
     for name, model in (

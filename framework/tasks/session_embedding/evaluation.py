@@ -43,7 +43,10 @@ def target_ranks(scorer: Any, queries: np.ndarray, targets: np.ndarray, groups: 
 
 def wanted_queries(metrics: dict[str, Any]) -> set[str]:
     """Query sets the metrics read (Metric objects, or their config nodes before instantiation)."""
-    return {str(m.query if isinstance(m, Metric) else m.get("query", "next_click")) for m in metrics.values()}
+    return {
+        str(getattr(m, "query", "next_click") if isinstance(m, Metric) else m.get("query", "next_click"))
+        for m in metrics.values()
+    }
 
 
 def cold_start_neighbours(

@@ -45,11 +45,12 @@ class SkipGramTask(L.LightningModule):
         # word2vec's unigram table: item i fills a share counts_i^0.75 / sum of its cells, so drawing a
         # negative is one uniform index (torch.multinomial over the items was 10x slower per batch)
         size = int(min(max(1_000_000, 100 * len(counts)), 20_000_000))
-        share = np.cumsum(counts**0.75) / (counts**0.75).sum()
+        smoothed = counts**0.75
+        share = np.cumsum(smoothed) / smoothed.sum()
         self.noise_table = torch.from_numpy(np.searchsorted(share, (np.arange(size) + 0.5) / size).astype(np.int64))
         self.negatives, self.market_negatives = negatives, market_negatives
         self.negative_sampling = negative_sampling
-        self.noise = torch.from_numpy(counts**0.75 / (counts**0.75).sum()).float()  # q_j of expected_loss
+        self.noise = torch.from_numpy(smoothed / smoothed.sum()).float()  # q_j of expected_loss
         self._weights_by_market: torch.Tensor | None = None
         market = data.item_features.get("market")
         if market_negatives and market is None:
