@@ -1,7 +1,7 @@
 """Similar listings against gensim's Word2Vec and two baselines, on the same sessions per seed.
 
     pip install -e '.[bench]'   # gensim, the peer (not a dependency of mlsd)
-    python scripts/bench_listings.py [--seeds 1 2 3 4 5] [--epochs 5] [--dim 32] [--window 3]
+    python scripts/bench_listings.py [--seeds 1 2 3 4 5] [--epochs 5] [--dim 32] [--window 3] [--repeats 3]
 
 Per seed: the embedded listing sessions (a new log per seed) are cleaned and split once by mlsd's data
 module; then
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,14 @@ def mlsd_run(seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
     return {**metrics, "fit_s": record["timings"].get("fit", float("nan")), "train_s": train_s}
 
 
+def repeated(run: Callable[[], dict], repeats: int) -> dict:
+    """The first run's metrics with the median of each time over `repeats` runs (a shared machine's
+    timings vary by a third from run to run; the median of a few is stable)."""
+    results = [run() for _ in range(repeats)]
+    times = {k: float(np.median([r[k] for r in results])) for k in ("fit_s", "train_s")}
+    return {**results[0], **times}
+
+
 def one_seed(args: argparse.Namespace, seed: int) -> dict:
     cfg = OmegaConf.load(ROOT / "conf" / "dataset" / "listing_sessions_synthetic.yaml")
     cfg.seed = seed  # the dataset's `${seed}`, resolved here outside a run
@@ -106,10 +115,12 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     same_epochs = [f"trainer.max_epochs={args.epochs}", "early_stopping=null"]
     plain = [*same_epochs, "skipgram.global_context=false", "skipgram.market_negatives=0"]
     out = {
-        "gensim_word2vec": gensim_run(data, args, seed),
-        "mlsd_skipgram_plain": mlsd_run(seed, args, plain),
-        "mlsd_skipgram_plain_expected": mlsd_run(seed, args, [*plain, "skipgram.negative_sampling=expected"]),
-        "mlsd_skipgram_default": mlsd_run(seed, args, []),
+        "gensim_word2vec": repeated(lambda: gensim_run(data, args, seed), args.repeats),
+        "mlsd_skipgram_plain": repeated(lambda: mlsd_run(seed, args, plain), args.repeats),
+        "mlsd_skipgram_plain_expected": repeated(
+            lambda: mlsd_run(seed, args, [*plain, "skipgram.negative_sampling=expected"]), args.repeats
+        ),
+        "mlsd_skipgram_default": repeated(lambda: mlsd_run(seed, args, []), args.repeats),
     }
     for name, model in (
         ("popularity", Popularity(data.spec)),
@@ -125,6 +136,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--window", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per method and seed (median time)")
     parser.add_argument("--out", default="bench_listings.json")
     args = parser.parse_args()
     runs = {}
@@ -151,6 +163,12 @@ def main() -> None:
             )
             if c is not None:
                 print(f"  {method} {metric}: {c.mean_diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] p={c.p_value:.3f}")
+    print("\nTraining time over gensim's, per seed then mean ± std:")
+    for method in methods[1:]:
+        if "train_s" in runs[args.seeds[0]][method]:
+            ratio = [runs[s][method]["train_s"] / runs[s]["gensim_word2vec"]["train_s"] for s in args.seeds]
+            mean, std = mean_std(ratio)
+            print(f"  {method}: {mean:.2f}x ± {std:.2f} (" + ", ".join(f"{r:.2f}" for r in ratio) + ")")
     Path(args.out).write_text(json.dumps({"seeds": args.seeds, "args": vars(args), "runs": runs}, indent=1))
 
 

@@ -12,8 +12,8 @@ window and the booked listing as global context come from `framework.data.sessio
 Similar listings are served by cosine similarity of the v vectors.
 
 `loss` computes the gradient by hand (`_SampledLoss`), with the loss and in cache-sized chunks of pairs:
-autograd's einsum/embedding backward copied the [B, 1 + k, d] block several times (53 ms against 17 ms
-per 65,536-pair batch on 2 cores).
+autograd's einsum/embedding backward copied the [B, 1 + k, d] block several times (a 65,536-pair step
+with Adam on 2 cores: 23 ms, see BENCHMARKS.md).
 `expected_loss` replaces the k sampled negatives of a center by their expectation under the noise
 distribution, sum_j w_cj log s(-v_c . v'_j) with w = k q + m (uniform over the market): the same
 objective in expectation without sampling noise, one [unique centers x items] matrix product per batch
@@ -34,7 +34,7 @@ from framework.data.sessions.datamodule import SessionSpec
 from framework.data.sessions.splits import Clicks
 from framework.models.layers import FusedEmbedding
 
-CPU_CHUNK = 4096  # pairs per chunk of the sampled loss on CPU (2,048-4,096 fastest on 2 cores)
+CPU_CHUNK = 2048  # pairs per chunk of the sampled loss on CPU (2,048: 10% faster than 4,096 on 2 cores)
 
 
 class SkipGram(nn.Module):
@@ -102,11 +102,14 @@ class _SampledLoss(torch.autograd.Function):
         loss = v_table.new_zeros(())
         for start in range(0, len(center), chunk):
             c, t = center[start : start + chunk], targets[start : start + chunk]
-            v, u = v_table[c], u_table[t]  # [b, d], [b, T, d]
-            z = torch.bmm(u, v[:, :, None]).squeeze(2) * sign
+            # index_select and broadcast products: 2-d advanced indexing and the [b, 1, T] @ [b, T, d]
+            # bmm were 6x and 4x slower on CPU (17 of a 55 ms step on one core)
+            v = v_table.index_select(0, c)  # [b, d]
+            u = u_table.index_select(0, t.reshape(-1)).view(len(c), -1, d)  # [b, T, d]
+            z = (u * v[:, None, :]).sum(2) * sign
             loss += F.softplus(-z).sum()
             g = torch.sigmoid(-z).mul_(sign).mul_(-1.0 / len(center))  # [b, T]
-            grad_v.add(c, torch.bmm(g[:, None, :], u).squeeze(1))
+            grad_v.add(c, (g[:, :, None] * u).sum(1))
             grad_u.add(t.reshape(-1), (g[:, :, None] * v[:, None, :]).reshape(-1, d))
         ctx.grads = grad_v.result(), grad_u.result()
         return loss / len(center)

@@ -47,7 +47,8 @@ class SkipGramTask(L.LightningModule):
         size = int(min(max(1_000_000, 100 * len(counts)), 20_000_000))
         smoothed = counts**0.75
         share = np.cumsum(smoothed) / smoothed.sum()
-        self.noise_table = torch.from_numpy(np.searchsorted(share, (np.arange(size) + 0.5) / size).astype(np.int64))
+        cells = np.searchsorted(share, (np.arange(size) + 0.5) / size)
+        self.noise_table = torch.from_numpy(cells.astype(np.int32))  # int32: half the cache misses of int64
         self.negatives, self.market_negatives = negatives, market_negatives
         self.negative_sampling = negative_sampling
         self.noise = torch.from_numpy(smoothed / smoothed.sum()).float()  # q_j of expected_loss
@@ -68,8 +69,8 @@ class SkipGramTask(L.LightningModule):
     def _negatives(self, center: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.negatives:
-            cells = torch.randint(len(self.noise_table), (len(center), self.negatives))
-            parts.append(self.noise_table[cells])
+            cells = torch.randint(len(self.noise_table), (len(center) * self.negatives,), dtype=torch.int32)
+            parts.append(self.noise_table[cells].long().view(len(center), self.negatives))
         if self.market_negatives:
             m = torch.from_numpy(self.market)[center.cpu()]
             offset = (torch.rand(len(center), self.market_negatives) * self.market_size[m][:, None]).long()
