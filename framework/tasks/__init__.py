@@ -57,6 +57,14 @@ KINDS: dict[str, TaskKind] = {
         nodes=("skipgram",),
         dataset_keys=("min_item_count", "valid_days", "test_days"),
     ),
+    "learning_to_rank": TaskKind(
+        "framework.tasks.learning_to_rank.recipe",
+        "QueryTable",
+        "candidate rows grouped by query",
+        config="framework.tasks.learning_to_rank.config",
+        nodes=("ltr",),
+        dataset_keys=("split_strategy",),
+    ),
 }
 
 

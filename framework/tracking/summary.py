@@ -98,6 +98,16 @@ def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
             facts.add_row(
                 "data", f"{data['nodes']} nodes, {data['edges']} edges (dropped: {dropped}), cache {data.get('cache')}"
             )
+        elif "queries_without_positive" in data:  # query lists: queries per part, and those the metrics skip
+            parts = ("train", "valid", "test")
+            queries = ", ".join(f"{p} {data[f'{p}_queries']:,}" for p in parts)
+            skipped = data["queries_without_positive"]
+            facts.add_row(
+                "data",
+                f"queries {queries} ({data['rows_read']:,} rows, {data['split_strategy']} split); without a "
+                f"positive, skipped by the metrics: valid {skipped['valid']:,}, test {skipped['test']:,}; "
+                f"cache {data.get('cache')}",
+            )
         elif "sessions" in data:  # click sessions: sessions and clicks per part
             facts.add_row("data", f"{data['sessions']} sessions, {data['clicks']} clicks, cache {data.get('cache')}")
         else:

@@ -55,14 +55,16 @@ def test_ad_click_presets_replicate_over_at_least_three_seeds(preset: str) -> No
 
 
 def test_ad_click_models_sweeps_every_ad_click_model() -> None:
-    """Every conf/model whose target is a ranking (CTR) model, so a new one joins the comparison."""
+    """Every conf/model whose model serves the ctr kind, so a new one joins the comparison."""
     from omegaconf import OmegaConf
+
+    from framework.signatures import read_signature
 
     swept = str(_compose("ad_click_models").hydra.sweeper.params.model).split(",")
     ranking = {
         p.stem
         for p in (CONF_DIR / "model").glob("*.yaml")
-        if OmegaConf.load(p)._target_.startswith("framework.models.ranking.")
+        if "ctr" in (read_signature(str(OmegaConf.load(p)._target_)).tasks or ())
     }
     assert swept[0] == "lr" and sorted(swept) == sorted(ranking)
 

@@ -25,7 +25,7 @@ def _x0(embedding: FusedEmbedding, categorical: torch.Tensor, numeric: torch.Ten
 class DCN(nn.Module):
     """logit = w . [CrossNetwork(x0), MLP(x0)] + b."""
 
-    tasks = ("ctr",)
+    tasks = ("ctr", "learning_to_rank")
 
     def __init__(
         self,
@@ -51,7 +51,7 @@ class DCN(nn.Module):
 class DCNv2(nn.Module):
     """Parallel: logit = w . [CrossV2(x0), MLP(x0)] + b.  Stacked: logit = w . MLP(CrossV2(x0)) + b."""
 
-    tasks = ("ctr",)
+    tasks = ("ctr", "learning_to_rank")
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ class DNN(nn.Module):
     plus cross features (stage-1 score and rank, popularity, genre affinity).
     """
 
-    tasks = ("ctr",)
+    tasks = ("ctr", "learning_to_rank")
 
     def __init__(
         self,

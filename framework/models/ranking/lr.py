@@ -12,7 +12,7 @@ from framework.models.layers import FirstOrder
 class LogisticRegression(nn.Module):
     """logit = bias + sum of one weight per categorical id + w . numeric. No feature interactions."""
 
-    tasks = ("ctr",)
+    tasks = ("ctr", "learning_to_rank")
 
     def __init__(self, feature_spec: FeatureSpec) -> None:
         super().__init__()

@@ -62,3 +62,49 @@ def test_each_loss_prefers_the_right_order():
 def test_unknown_loss_names_the_choices():
     with pytest.raises(ValueError, match="pointwise, pairwise, listwise"):
         ranking_loss("lambda")
+
+
+def test_lambdarank_matches_hand_computed_delta_ndcg_weights():
+    from framework.losses.ranking import lambdarank
+
+    # one list: the relevant entry 0 is ranked last (scores 0 < 1 < 2); entry ranks 3, 2, 1
+    logits = torch.tensor([[0.0, 1.0, 2.0]])
+    labels = torch.tensor([[1.0, 0.0, 0.0]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    # |delta NDCG| of swapping entry 0 (rank 3) with entry 1 (rank 2) or entry 2 (rank 1); ideal DCG = 1
+    w01 = abs(1 / math.log2(4) - 1 / math.log2(3))
+    w02 = abs(1 / math.log2(4) - 1 / math.log2(2))
+
+    def softplus(x):
+        return math.log1p(math.exp(x))
+
+    expected = w01 * softplus(1.0) + w02 * softplus(2.0)
+    assert lambdarank(logits, labels, mask).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_lambdarank_ignores_padding_and_lists_without_order():
+    from framework.losses.ranking import lambdarank
+
+    logits = torch.tensor([[0.0, 1.0, 5.0], [3.0, 1.0, 0.0]], requires_grad=True)
+    labels = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    loss = lambdarank(logits, labels, mask)
+    only = lambdarank(logits[:1, :2].detach(), labels[:1, :2], mask[:1, :2])
+    assert loss.item() == pytest.approx(only.item())  # padding and the list without a positive add nothing
+    loss.backward()
+    assert logits.grad[1].abs().sum() == 0 and logits.grad[0, 2] == 0
+    assert logits.grad[0, 0] < 0 < logits.grad[0, 1]  # push the relevant entry up, the other down
+
+
+def test_lambdarank_prefers_fixing_the_top_of_the_list():
+    from framework.losses.ranking import lambdarank
+
+    # the same score gap, swapped at the top vs at the bottom of a 6-entry list: the top pair weighs more
+    labels = torch.tensor([[0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
+    logits = torch.tensor([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]], requires_grad=True)
+    lambdarank(logits[:1], labels[:1], torch.ones(1, 6, dtype=torch.bool)).backward()
+    top = logits.grad[0, 1].abs().item()
+    logits.grad = None
+    lambdarank(logits[1:], labels[1:], torch.ones(1, 6, dtype=torch.bool)).backward()
+    bottom_pair = logits.grad[1, 5].abs().item() / 5  # five pairs share the bottom entry's gradient
+    assert top > bottom_pair

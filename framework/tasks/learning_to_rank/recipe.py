@@ -1,0 +1,215 @@
+"""The learning_to_rank recipe: candidate lists per query -> a ranker -> each list sorted, scored per query.
+
+1. data: source -> split (whole queries, or by time) -> encoded padded lists (RankingDataModule); the
+   ablation's feature groups (`ltr.drop_groups`) are left out before the model is built
+2. model: a network trains through Lightning on whole lists with `ltr.loss` (LTRTask), checkpointed and
+   resumable like every run; gradient-boosted trees (`model=lightgbm`) are fit by LightGBM, with early
+   stopping on the validation lists, and saved as `model.txt` in the run directory; a single feature
+   (`model=event_popularity`) is the baseline without training
+3. evaluation: every validation and test list sorted by score, scored by the eval suite (nDCG@k, MAP@k,
+   MRR); queries without a relevant candidate are skipped and counted (`queries_without_positive`)
+4. serving: the latency of one request (one user's candidate list scored and sorted), against the budget
+5. predictions: a source's unlabelled rows (Kaggle's test.csv) ranked per user into `predictions.csv`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from rich.console import Console
+from torchmetrics import Metric
+
+from framework.data import prepared
+from framework.data.ranking.datamodule import RankingDataModule
+from framework.metrics.topk import max_k
+from framework.serving.latency import measure_latency
+from framework.tasks.learning_to_rank.evaluation import ranked_lists
+from framework.tasks.learning_to_rank.module import LTRTask, list_scores
+from framework.tasks.result import RecipeResult
+from framework.tracking.records import atomic_file
+from framework.training.loop import RunContext, fit_and_test, parameter_count
+from framework.training.optimizers import optimizer_factories
+
+
+def load_data(cfg: DictConfig) -> RankingDataModule:
+    """Read, split, encode (or load from the cache) and leave out the ablation's groups, before any
+    tracker starts: an unknown group stops the run here."""
+    data = prepared(RankingDataModule, cfg)
+    data.keep_groups(list(cfg.ltr.drop_groups))
+    empty = data.info.get("queries_without_positive", {})
+    if any(empty.get(p) for p in ("valid", "test")):
+        Console(stderr=True).print(
+            f"[yellow]{cfg.dataset.name}: {empty.get('valid', 0)} validation and {empty.get('test', 0)} test "
+            f"queries have no relevant candidate; the metrics skip them (LightGBM's own NDCG would count "
+            f"each as 1).[/]"
+        )
+    return data
+
+
+def _flat(lists: dict[str, np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Padded lists -> (categorical, numeric, label) rows grouped by query, and the list sizes."""
+    mask = lists["mask"]
+    rows = (lists["categorical"][mask], lists["numeric"][mask], lists["label"][mask])
+    return rows, mask.sum(1)
+
+
+def _padded_scores(model: Any, lists: dict[str, np.ndarray]) -> torch.Tensor:
+    """[Q, L] scores of a model fit outside Lightning (-inf on padding)."""
+    mask = lists["mask"]
+    scores = np.full(mask.shape, -np.inf)
+    scores[mask] = model.predict(lists["categorical"][mask], lists["numeric"][mask])
+    return torch.from_numpy(scores)
+
+
+def _evaluate(metrics: dict[str, Metric], scores: torch.Tensor, lists: dict[str, np.ndarray], catalog: int) -> dict:
+    t = {k: torch.from_numpy(lists[k]) for k in ("label", "mask", "item")}
+    ranked = ranked_lists(scores, t["label"], t["mask"], t["item"], max_k(metrics), catalog)
+    out = {}
+    for name, metric in metrics.items():
+        m = metric.clone()
+        m.reset()
+        m._to_sync = False  # the whole split is on this process
+        m.update(ranked)
+        out[name] = float(m.compute())
+    return out
+
+
+def _fit_direct(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict[str, Any]:
+    """A model fit outside Lightning (trees by LightGBM; a single-feature baseline: nothing to fit)."""
+    train, train_groups = _flat(data.lists["train"])
+    valid, valid_groups = _flat(data.lists["valid"])
+    with ctx.timer("fit"):
+        model.fit(train, train_groups, valid, valid_groups, int(ctx.cfg.seed))
+    catalog = _catalog_size(data)
+    val = _evaluate(metrics, _padded_scores(model, data.lists["valid"]), data.lists["valid"], catalog)
+    with ctx.timer("test"):
+        test = _evaluate(metrics, _padded_scores(model, data.lists["test"]), data.lists["test"], catalog)
+    path = model.save(ctx.run_dir / "model.txt")
+    seconds = ctx.timer.seconds.get("fit")
+    return {
+        "metrics": {**{f"val/{k}": v for k, v in val.items()}, **{f"test/{k}": v for k, v in test.items()}},
+        "epochs": model.best_iteration,
+        "history": model.history,
+        "samples_per_s": len(train[2]) * model.best_iteration / seconds if seconds and model.best_iteration else None,
+        "checkpoints": {"best": str(path)},
+        "parameters": model.parameter_count(),
+    }
+
+
+def _fit_network(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict | None:
+    cfg = ctx.cfg
+    task = LTRTask(
+        model,
+        metrics,
+        str(cfg.ltr.loss),
+        _catalog_size(data),
+        **optimizer_factories(cfg.optim),
+        monitor=f"val/{cfg.eval.monitor}",
+    )
+    result = fit_and_test(ctx, task, data)
+    if not result.is_global_zero:
+        return None
+    out = {k: v for k, v in result.best.items() if k.startswith("val/")}
+    out.update({k: v for k, v in result.test.items() if k.startswith("test/")})
+    return {
+        "metrics": out,
+        "epochs": result.epochs,
+        "history": result.history,
+        "samples_per_s": result.samples_per_s,
+        "checkpoints": {"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
+        "parameters": parameter_count(model),
+    }
+
+
+def _catalog_size(data: RankingDataModule) -> int:
+    return int(max(int(lists["item"].max()) for lists in data.lists.values())) + 1
+
+
+class _Ranker:
+    """What serving and predictions call: a function of encoded rows -> scores, for both model kinds."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.network = isinstance(model, torch.nn.Module)
+        if self.network:
+            model.cpu().eval()
+
+    def __call__(self, lists: dict[str, np.ndarray], queries: np.ndarray) -> torch.Tensor:
+        part = {k: lists[k][queries] for k in ("categorical", "numeric", "mask")}
+        if not self.network:
+            return _padded_scores(self.model, part)
+        with torch.no_grad():
+            batch = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in part.items()}
+            return list_scores(self.model, batch).double().masked_fill(~batch["mask"], float("-inf"))
+
+
+def _serving(ranker: _Ranker, data: RankingDataModule, cfg: DictConfig) -> dict[str, Any]:
+    lists = data.lists["test"]
+    picks = np.random.default_rng(int(cfg.seed)).integers(0, len(lists["query"]), size=100_000)
+
+    def request(i: int) -> None:
+        scores = ranker(lists, picks[i : i + 1])
+        torch.argsort(scores, dim=1, descending=True)
+
+    stats = measure_latency(request, int(cfg.case.serving.latency_requests))
+    budget = float(cfg.case.design.latency_budget_ms)
+    widths = lists["mask"].sum(1)
+    return {
+        **stats,
+        "budget_ms": budget,
+        "within_budget": stats["p99_ms"] <= budget,
+        "request": f"one user's candidate list scored and sorted (mean {widths.mean():.1f} candidates)",
+    }
+
+
+def _write_predictions(ranker: _Ranker, data: RankingDataModule, ctx: RunContext) -> str | None:
+    """Each unlabelled query's candidates, best first: `query,items` (items space-separated), as the
+    Kaggle challenge's submission file."""
+    lists = data.lists.get("predict")
+    if lists is None:
+        return None
+    scores = ranker(lists, np.arange(len(lists["query"])))
+    order = torch.argsort(scores, dim=1, descending=True, stable=True).numpy()
+    lines = ["query,items"]
+    for q, row in enumerate(order):
+        items = lists["item"][q][row][lists["mask"][q][row]]
+        lines.append(f"{lists['query'][q]}," + " ".join(str(i) for i in items))
+    path = ctx.run_dir / "predictions.csv"
+    with atomic_file(path) as f:
+        f.write("\n".join(lines) + "\n")
+    return str(path)
+
+
+def run_case(ctx: RunContext, data: RankingDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
+    cfg = ctx.cfg
+    model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec)
+    trainable = bool(getattr(model, "trainable", True))
+    done = _fit_network(ctx, model, data, metrics) if trainable else _fit_direct(ctx, model, data, metrics)
+    if done is None:
+        return None
+    out: dict[str, float] = done["metrics"]
+    ranker = _Ranker(model)
+    with ctx.timer("serving"):
+        serving = _serving(ranker, data, cfg)
+    out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
+    predictions = _write_predictions(ranker, data, ctx) if ctx.rank_zero else None
+    return RecipeResult(
+        metrics=out,
+        objective=out.get(f"val/{cfg.eval.monitor}"),
+        epochs=done["epochs"],
+        history=done["history"],
+        train_samples_per_s=done["samples_per_s"],
+        checkpoints=done["checkpoints"],
+        extras={
+            "serving": serving,
+            "data": data.info,
+            "feature_spec": data.spec.to_dict(),
+            "feature_groups": data.groups,
+            "parameters": done["parameters"],
+            "predictions": predictions,
+        },
+    )
