@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import FAST, read_run, run_cli, shared_file
 
 BAD_CONFIGS = [
-    (["model=foo"], "Unknown model 'foo'. Available model options: dcn, dcn_v2, deepfm, fm, lr"),
+    (["model=foo"], "Unknown model 'foo'. Available model options: dcn, dcn_v2, deepfm, dnn, fm, lr"),
     (["case=nope"], "Unknown case 'nope'. Available case options: ad_click"),
     (["hardware=tpu"], "Unknown hardware 'tpu'. Did you mean 'gpu'?"),
     (["case=video"], "Unknown case 'video'. Did you mean 'video_recommendation'?"),
@@ -40,7 +40,7 @@ BAD_CONFIGS = [
         "Unknown key 'early_stopping.patence' in 'early_stopping'. Did you mean 'patience'?",
     ),
     (["case.task=two_stage"], "Model DCN does not fit case 'ad_click': the case is a 'two_stage' task"),
-    (["case.task=retrieval"], "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, link_prediction"),
+    (["case.task=retrieval"], "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, learning_to_rank, link_prediction"),
     (
         ["optim.optimizer._target_=torch.optim.Adamm"],
         "'optim.optimizer._target_' is 'torch.optim.Adamm', which cannot be imported",

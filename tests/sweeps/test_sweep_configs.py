@@ -75,7 +75,7 @@ def test_command_line_sweeps_add_and_fixed_values_remove_parameters() -> None:
             ["model.embeding_dim=choice(8,16)"],
             "the config has no key 'model.embeding_dim'. Did you mean 'embedding_dim'?",
         ),
-        (["model=choice(dcn,dnc)"], "unknown model 'dnc'. Did you mean 'dcn'?"),
+        (["model=choice(dcn,deepffm)"], "unknown model 'deepffm'. Did you mean 'deepfm'?"),
         (["optim.optimizer.lr=choise(1,2)"], "Unknown function 'choise'"),
         (["hardware=ddp_cpu"], "trials must train in one process"),
         (["sweep.storage=postgresql://nobody@127.0.0.1:1/none", "sweep.db_retries=0"], "Cannot reach the sweep's"),

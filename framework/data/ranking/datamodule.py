@@ -138,7 +138,7 @@ class RankingDataModule(L.LightningDataModule):
             "rows_read": table.frame.height,
             "split_strategy": strategy,
             "read_seconds": round(read_seconds, 3),
-            **table.info,
+            "source_info": table.info,  # what the source dropped, counted or could not compute
         }
         for name, rows in parts.items():
             encoded = encoder.transform(raw(rows))

@@ -1,7 +1,7 @@
 """Gradient-boosted trees through LightGBM: lambdarank over each query's list, or binary (pointwise).
 
 Not a torch module: trees are grown by LightGBM, not by gradient steps, so the recipe calls `fit` instead
-of Lightning (`trainable = False`), on the same encoded features the networks see (categorical ids as
+of Lightning, on the same encoded features the networks see (categorical ids as
 LightGBM categorical features, numeric columns as they are: trees do not care about scale). Early
 stopping watches the validation lists (LightGBM's NDCG@10 for lambdarank, log loss for binary); the
 booster is saved with the run (`model.txt`, LightGBM's own text format).
@@ -23,7 +23,6 @@ from framework.data.tabular.features import FeatureSpec
 
 class GradientBoostedTrees:
     tasks = ("learning_to_rank",)
-    trainable = False  # fit by LightGBM in the recipe, not by Lightning
 
     def __init__(
         self,
@@ -63,7 +62,7 @@ class GradientBoostedTrees:
         self.early_stopping_rounds = early_stopping_rounds
         self.booster: Any = None
         self.best_iteration = 0
-        self.history: list[dict[str, float]] = []
+        self.lightgbm_curve: list[dict[str, float]] = []
 
     def _matrix(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """One float matrix, categorical ids first (LightGBM reads the marked columns as categories)."""
@@ -112,17 +111,22 @@ class GradientBoostedTrees:
         )
         self.best_iteration = int(self.booster.best_iteration or self.n_estimators)
         curves = record.get("valid", {})
-        self.history = [
-            {"iteration": i + 1, **{f"val/lgbm_{name}": float(v[i]) for name, v in curves.items()}}
+        self.lightgbm_curve = [  # LightGBM's own validation metric per round (its NDCG counts empty lists as 1)
+            {"round": i + 1, **{f"lightgbm_{name}": float(v[i]) for name, v in curves.items()}}
             for i in range(len(next(iter(curves.values()), [])))
         ]
 
-    def predict(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-        """Raw scores (log-odds for binary) of rows: higher = earlier in the list."""
+    def predict(self, categorical: np.ndarray, numeric: np.ndarray, rounds: int | None = None) -> np.ndarray:
+        """Raw scores (log-odds for binary) of rows: higher = earlier in the list. `rounds`: the first trees
+        only (default: up to the best round)."""
         if self.booster is None:
             raise RuntimeError("GradientBoostedTrees.predict before fit")
         matrix = self._matrix(categorical, numeric)
-        return self.booster.predict(matrix, num_iteration=self.best_iteration, raw_score=True)
+        return self.booster.predict(matrix, num_iteration=rounds or self.best_iteration, raw_score=True)
+
+    @property
+    def rounds_grown(self) -> int:
+        return int(self.booster.current_iteration()) if self.booster is not None else 0
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -4,7 +4,7 @@
     scores = baseline.predict(categorical, numeric)
 
 `descending: false` ranks the smallest values first (e.g. distance). Like the trees it is not a torch
-module: the recipe "fits" it (nothing to learn) and calls `predict`.
+module; unlike them it learns nothing (`trainable = False`): the recipe only evaluates it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class SingleFeature:
                 f"source). Numeric features: {', '.join(names) or '(none)'}."
             )
         self.feature, self.column, self.sign = feature, names.index(feature), 1.0 if descending else -1.0
-        self.best_iteration, self.history = 0, []
 
     def fit(self, *args: object, **kwargs: object) -> None:
         """Nothing to learn."""

@@ -57,11 +57,11 @@ def _flat(lists: dict[str, np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray, n
     return rows, mask.sum(1)
 
 
-def _padded_scores(model: Any, lists: dict[str, np.ndarray]) -> torch.Tensor:
-    """[Q, L] scores of a model fit outside Lightning (-inf on padding)."""
+def _padded_scores(model: Any, lists: dict[str, np.ndarray], *rounds: int) -> torch.Tensor:
+    """[Q, L] scores of a model fit outside Lightning (-inf on padding); trees: of their first `rounds`."""
     mask = lists["mask"]
     scores = np.full(mask.shape, -np.inf)
-    scores[mask] = model.predict(lists["categorical"][mask], lists["numeric"][mask])
+    scores[mask] = model.predict(lists["categorical"][mask], lists["numeric"][mask], *rounds)
     return torch.from_numpy(scores)
 
 
@@ -78,25 +78,56 @@ def _evaluate(metrics: dict[str, Metric], scores: torch.Tensor, lists: dict[str,
     return out
 
 
-def _fit_direct(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict[str, Any]:
-    """A model fit outside Lightning (trees by LightGBM; a single-feature baseline: nothing to fit)."""
+def _fit_trees(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict[str, Any]:
+    """Trees grown by LightGBM, early-stopped on the validation lists; the suite's validation metrics
+    every few rounds are the run's training curve."""
     train, train_groups = _flat(data.lists["train"])
     valid, valid_groups = _flat(data.lists["valid"])
     with ctx.timer("fit"):
         model.fit(train, train_groups, valid, valid_groups, int(ctx.cfg.seed))
-    catalog = _catalog_size(data)
-    val = _evaluate(metrics, _padded_scores(model, data.lists["valid"]), data.lists["valid"], catalog)
+    seconds = ctx.timer.seconds["fit"]
+    catalog, lists = _catalog_size(data), data.lists
+    step = max(1, model.rounds_grown // 25)
+    history = [
+        {
+            "epoch": r,
+            **{
+                f"val/{k}": v
+                for k, v in _evaluate(
+                    metrics, _padded_scores(model, lists["valid"], r), lists["valid"], catalog
+                ).items()
+            },
+        }
+        for r in range(step, model.rounds_grown + 1, step)
+    ]
+    val = _evaluate(metrics, _padded_scores(model, lists["valid"]), lists["valid"], catalog)
     with ctx.timer("test"):
-        test = _evaluate(metrics, _padded_scores(model, data.lists["test"]), data.lists["test"], catalog)
+        test = _evaluate(metrics, _padded_scores(model, lists["test"]), lists["test"], catalog)
     path = model.save(ctx.run_dir / "model.txt")
-    seconds = ctx.timer.seconds.get("fit")
     return {
         "metrics": {**{f"val/{k}": v for k, v in val.items()}, **{f"test/{k}": v for k, v in test.items()}},
-        "epochs": model.best_iteration,
-        "history": model.history,
-        "samples_per_s": len(train[2]) * model.best_iteration / seconds if seconds and model.best_iteration else None,
+        "epochs": model.best_iteration,  # boosting rounds kept
+        "history": history,
+        "samples_per_s": len(train[2]) * model.rounds_grown / seconds if seconds > 0 else None,
         "checkpoints": {"best": str(path)},
         "parameters": model.parameter_count(),
+        "lightgbm_curve": model.lightgbm_curve,
+    }
+
+
+def _evaluate_untrained(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict:
+    """A baseline without parameters (one feature as the score) is evaluated as it is."""
+    catalog, lists = _catalog_size(data), data.lists
+    with ctx.timer("evaluate"):
+        val = _evaluate(metrics, _padded_scores(model, lists["valid"]), lists["valid"], catalog)
+        test = _evaluate(metrics, _padded_scores(model, lists["test"]), lists["test"], catalog)
+    return {
+        "metrics": {**{f"val/{k}": v for k, v in val.items()}, **{f"test/{k}": v for k, v in test.items()}},
+        "epochs": 0,
+        "history": [],
+        "samples_per_s": None,  # nothing trains
+        "checkpoints": {},
+        "parameters": 0,
     }
 
 
@@ -188,7 +219,10 @@ def run_case(ctx: RunContext, data: RankingDataModule, metrics: dict[str, Metric
     cfg = ctx.cfg
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec)
     trainable = bool(getattr(model, "trainable", True))
-    done = _fit_network(ctx, model, data, metrics) if trainable else _fit_direct(ctx, model, data, metrics)
+    if isinstance(model, torch.nn.Module):
+        done = _fit_network(ctx, model, data, metrics)
+    else:
+        done = (_fit_trees if trainable else _evaluate_untrained)(ctx, model, data, metrics)
     if done is None:
         return None
     out: dict[str, float] = done["metrics"]
@@ -211,5 +245,7 @@ def run_case(ctx: RunContext, data: RankingDataModule, metrics: dict[str, Metric
             "feature_groups": data.groups,
             "parameters": done["parameters"],
             "predictions": predictions,
+            "trained": trainable,  # networks by Lightning, trees by LightGBM; a one-feature baseline learns nothing
+            **({"lightgbm_curve": done["lightgbm_curve"]} if "lightgbm_curve" in done else {}),
         },
     )
