@@ -35,6 +35,13 @@ habit not at all (no feature shows it). Dropping one feature group from LightGBM
 of users to train) costs, in nDCG@10 over seeds 0-3: location 0.07-0.08, social 0.036-0.040, category
 0.027-0.030, time 0.010-0.016, host 0.006-0.010, popularity under 0.004: the planted order.
 
+Users also differ in how readily they mark anything "interested": a per-user `activity` (normal, sd
+`activity_sd`) adds to every logit of the user, unseen by the models; with `sociability` > 0 the active
+users also have more friends (friend asks ~ Poisson(10 exp(sociability * activity))), so across users
+`friends_yes` goes with activity. A pointwise loss fits that between-user correlation (it must explain
+each user's level); pair- and listwise losses compare events within a list, where the level cancels.
+The case's dataset config sets activity_sd 1.0, sociability 0.5 (the function's defaults: 0, off).
+
 Observable features (what a model gets; the latent values stay hidden), the same as the Kaggle reader's:
 `distance_km`; `event_hour`, `event_weekday` (0 = Monday), `lead_days`, `seen_hour`; `invited`,
 `friends_yes`, `friends_invited` (friends' decisions use the same kind of model, drawn once per
@@ -115,6 +122,8 @@ def generate(
     host_friend_effect: float = 0.6,
     popularity_effect: float = 0.2,
     noise: float = 0.5,
+    activity_sd: float = 0.0,
+    sociability: float = 0.0,
 ) -> QueryTable:
     if candidates_per_user > n_events:
         raise ValueError(f"candidates_per_user ({candidates_per_user}) exceeds n_events ({n_events})")
@@ -132,8 +141,10 @@ def generate(
     taste = rng.dirichlet(np.full(n_categories, 0.5), size=n_users)
     history = rng.multinomial(HISTORY, taste / taste.sum(1, keepdims=True))  # [users, categories]
 
-    # friends: 10 asks each, 3/4 within the neighbourhood, made symmetric
-    asks = 10
+    # activity: how readily a user marks anything "interested"; sociable users (more friends) are the active ones
+    activity = rng.normal(0.0, 1.0, size=n_users) * activity_sd
+    # friends: 10 asks each (more for active users when sociability > 0), 3/4 within the neighbourhood, symmetric
+    asks = rng.poisson(10.0 * np.exp(sociability * activity)) if sociability else np.full(n_users, 10)
     by_hood = np.argsort(hood, kind="stable")
     hood_start = np.searchsorted(hood[by_hood], np.arange(n_neighbourhoods))
     hood_size = np.bincount(hood, minlength=n_neighbourhoods)
@@ -231,6 +242,7 @@ def generate(
         + host_effect * np.log(host_pop[event_host[event]])
         + host_friend_effect * host_is_friend
         + popularity_effect * appeal[event]
+        + activity[user]
         + noise * rng.normal(size=n)
     )
     label = rng.random(n) < _sigmoid(logit)
