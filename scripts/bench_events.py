@@ -34,8 +34,6 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from omegaconf import OmegaConf  # noqa: E402
-
 from framework.compare.stats import mean_std, paired_comparison  # noqa: E402
 from framework.data.ranking.datamodule import RankingDataModule  # noqa: E402
 from framework.metrics.topk import MAPAtK, MRRAtK, NDCGAtK  # noqa: E402
@@ -122,6 +120,18 @@ def mlsd_run(dataset_args: list[str], seed: int, extra: list[str]) -> dict:
     return {**{k: m[f"test/{k}"] for k in METRICS}, "fit_s": record["timings"].get("fit", float("nan"))}
 
 
+def dataset_config(dataset_args: list[str], seed: int):
+    """The dataset node as a run composes it (its feature defaults, `${seed}` resolved)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from framework.config_dir import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("run", overrides=["case=event_recommendation", *dataset_args, f"seed={seed}"])
+    return OmegaConf.create(OmegaConf.to_container(cfg.dataset, resolve=True))
+
+
 def one_seed(cfg, dataset_args: list[str], seed: int) -> dict:
     data = RankingDataModule(cfg, tempfile.mkdtemp(), seed)
     data.prepare()
@@ -141,16 +151,10 @@ def main() -> None:
     parser.add_argument("--out", default="bench_events.json")
     args = parser.parse_args()
     name = "kaggle_events" if args.path else "events_synthetic"
-    cfg = OmegaConf.load(ROOT / "conf" / "dataset" / f"{name}.yaml")
-    dataset_args = [f"dataset={name}"]
-    if args.path:
-        cfg.path = str(Path(args.path).resolve())
-        dataset_args.append(f"dataset.path={cfg.path}")
+    dataset_args = [f"dataset={name}"] + ([f"dataset.path={Path(args.path).resolve()}"] if args.path else [])
     runs = {}
     for seed in args.seeds:
-        if not args.path:
-            cfg.seed = seed  # the dataset's `${seed}`, resolved here outside a run
-        runs[seed] = one_seed(cfg, dataset_args, seed)
+        runs[seed] = one_seed(dataset_config(dataset_args, seed), dataset_args, seed)
         print(f"seed {seed}: " + ", ".join(f"{m} {v['map@200']:.4f}" for m, v in runs[seed].items()), flush=True)
     methods = list(runs[args.seeds[0]])
     print("\n| method | " + " | ".join(METRICS) + " | fit s |")
@@ -169,7 +173,7 @@ def main() -> None:
         )
         if c is not None:
             print(f"  {method} map@200: {c.mean_diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] p={c.p_value:.3f}")
-    Path(args.out).write_text(json.dumps({"seeds": args.seeds, "dataset": name, "runs": runs}, indent=1))
+    Path(args.out).write_text(json.dumps({"seeds": args.seeds, "dataset": dataset_args, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":
