@@ -40,7 +40,10 @@ BAD_CONFIGS = [
         "Unknown key 'early_stopping.patence' in 'early_stopping'. Did you mean 'patience'?",
     ),
     (["case.task=two_stage"], "Model DCN does not fit case 'ad_click': the case is a 'two_stage' task"),
-    (["case.task=retrieval"], "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, learning_to_rank, link_prediction"),
+    (
+        ["case.task=retrieval"],
+        "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, learning_to_rank, link_prediction",
+    ),
     (
         ["optim.optimizer._target_=torch.optim.Adamm"],
         "'optim.optimizer._target_' is 'torch.optim.Adamm', which cannot be imported",

@@ -84,8 +84,8 @@ def test_kaggle_fixture_trains_and_ranks_the_unlabelled_users(tmp_path: Path) ->
 
 def test_bad_kaggle_file_stops_with_file_and_line(tmp_path: Path, capsys) -> None:
     path = tmp_path / "train.csv"
-    path.write_text("user,event,invited,timestamp,interested,not_interested\n1,2,0,2012-10-02 15:53:05.754000+00:00,1,0\n")
-    path.write_text(path.read_text() + "x,3,0,2012-10-02 15:53:05.754000+00:00,0,0\n")
+    stamp = "2012-10-02 15:53:05.754000+00:00"
+    path.write_text(f"user,event,invited,timestamp,interested,not_interested\n1,2,0,{stamp},1,0\nx,3,0,{stamp},0,0\n")
     args = ("dataset=kaggle_events", f"dataset.path={path}")
     assert run_cli(*EVENTS, *args, f"hydra.run.dir={tmp_path / 'run'}") == 2
     err = capsys.readouterr().err
