@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig
@@ -21,3 +22,19 @@ def build_metrics(eval_cfg: DictConfig) -> dict[str, Any]:
             f"{'higher' if better_high else 'lower'}: set eval.mode={'max' if better_high else 'min'}."
         )
     return metrics
+
+
+def compute_once(metrics: dict[str, Any], inputs: Any, select: Callable[[Any], Any] | None = None) -> dict[str, float]:
+    """name -> value of each metric of the suite on one whole split, outside a training loop.
+
+    Every metric is updated with `inputs`, or with `select(metric)` when given (a suite whose metrics
+    read different views of the scores). Fresh clones: the suite's own states are untouched, and nothing
+    is all-gathered (the split is whole on this process; other DDP ranks are not here)."""
+    out = {}
+    for name, metric in metrics.items():
+        m = metric.clone()
+        m.reset()
+        m._to_sync = False
+        m.update(select(metric) if select is not None else inputs)
+        out[name] = float(m.compute())
+    return out

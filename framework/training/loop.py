@@ -166,3 +166,17 @@ def best_row(rows: list[dict[str, float]], monitor: str, mode: str) -> dict[str,
 
 def parameter_count(module: Any) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def fit_outcome(ctx: RunContext, result: StageResult) -> dict[str, Any]:
+    """What a recipe keeps of a Lightning fit: validation metrics of the best epoch and test metrics of
+    the best checkpoint, the history, the throughput and both checkpoints."""
+    metrics = {k: v for k, v in result.best.items() if k.startswith("val/")}
+    metrics.update({k: v for k, v in result.test.items() if k.startswith("test/")})
+    return {
+        "metrics": metrics,
+        "epochs": result.epochs,
+        "history": result.history,
+        "samples_per_s": result.samples_per_s,
+        "checkpoints": {"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
+    }

@@ -25,13 +25,14 @@ from torchmetrics import Metric
 
 from framework.data import prepared
 from framework.data.ranking.datamodule import RankingDataModule
+from framework.metrics.suite import compute_once
 from framework.metrics.topk import max_k
 from framework.serving.latency import measure_latency
 from framework.tasks.learning_to_rank.evaluation import ranked_lists
 from framework.tasks.learning_to_rank.module import LTRTask, list_scores
 from framework.tasks.result import RecipeResult
 from framework.tracking.records import atomic_file
-from framework.training.loop import RunContext, fit_and_test, parameter_count
+from framework.training.loop import RunContext, fit_and_test, fit_outcome, parameter_count
 from framework.training.optimizers import optimizer_factories
 
 
@@ -67,15 +68,7 @@ def _padded_scores(model: Any, lists: dict[str, np.ndarray], *rounds: int) -> to
 
 def _evaluate(metrics: dict[str, Metric], scores: torch.Tensor, lists: dict[str, np.ndarray], catalog: int) -> dict:
     t = {k: torch.from_numpy(lists[k]) for k in ("label", "mask", "item")}
-    ranked = ranked_lists(scores, t["label"], t["mask"], t["item"], max_k(metrics), catalog)
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m._to_sync = False  # the whole split is on this process
-        m.update(ranked)
-        out[name] = float(m.compute())
-    return out
+    return compute_once(metrics, ranked_lists(scores, t["label"], t["mask"], t["item"], max_k(metrics), catalog))
 
 
 def _fit_trees(ctx: RunContext, model: Any, data: RankingDataModule, metrics: dict[str, Metric]) -> dict[str, Any]:
@@ -144,16 +137,7 @@ def _fit_network(ctx: RunContext, model: Any, data: RankingDataModule, metrics: 
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:
         return None
-    out = {k: v for k, v in result.best.items() if k.startswith("val/")}
-    out.update({k: v for k, v in result.test.items() if k.startswith("test/")})
-    return {
-        "metrics": out,
-        "epochs": result.epochs,
-        "history": result.history,
-        "samples_per_s": result.samples_per_s,
-        "checkpoints": {"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
-        "parameters": parameter_count(model),
-    }
+    return {**fit_outcome(ctx, result), "parameters": parameter_count(model)}
 
 
 def _catalog_size(data: RankingDataModule) -> int:

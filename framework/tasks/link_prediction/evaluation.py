@@ -22,6 +22,7 @@ from framework.data.graph.edges import adjacency
 from framework.data.graph.splits import Pairs
 from framework.data.graph.structure import GraphStructure
 from framework.metrics.pairs import ScoredPairs
+from framework.metrics.suite import compute_once
 from framework.metrics.topk import RankedLists
 from framework.models.graph.heuristics import pair_scores
 
@@ -91,14 +92,7 @@ def evaluate(
     pairs = scored_pairs(scorer, held_out, negatives)
     needs_lists = any(getattr(m, "reads", "lists") == "lists" for m in metrics.values())
     lists = ranked_lists(scorer, structure, held_out, strategy, list_depth(metrics), known) if needs_lists else None
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m._to_sync = False  # the whole split is on this process
-        m.update(pairs if getattr(m, "reads", "lists") == "pairs" else lists)
-        out[name] = float(m.compute())
-    return out
+    return compute_once(metrics, None, select=lambda m: pairs if getattr(m, "reads", "lists") == "pairs" else lists)
 
 
 def candidate_statistics(structure: GraphStructure, held_out: Pairs, known: Pairs | None = None) -> dict[str, float]:

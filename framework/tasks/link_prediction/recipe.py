@@ -25,7 +25,7 @@ from framework.tasks.link_prediction.evaluation import candidate_statistics, eva
 from framework.tasks.link_prediction.module import LinkPredictionTask
 from framework.tasks.link_prediction.serving import user_latency
 from framework.tasks.result import RecipeResult
-from framework.training.loop import RunContext, fit_and_test, parameter_count
+from framework.training.loop import RunContext, fit_and_test, fit_outcome, parameter_count
 from framework.training.optimizers import optimizer_factories
 
 
@@ -67,15 +67,7 @@ def _train(ctx: RunContext, model: Any, data: GraphDataModule, metrics: dict[str
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:
         return None
-    metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}
-    metrics_out.update({k: v for k, v in result.test.items() if k.startswith("test/")})
-    return {
-        "metrics": metrics_out,
-        "epochs": result.epochs,
-        "history": result.history,
-        "samples_per_s": result.samples_per_s,
-        "checkpoints": {"best": result.best_checkpoint, "last": str(ctx.run_dir / "checkpoints" / "last.ckpt")},
-    }
+    return fit_outcome(ctx, result)
 
 
 def _evaluate_untrained(

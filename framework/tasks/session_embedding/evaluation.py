@@ -19,6 +19,7 @@ from torchmetrics import Metric
 
 from framework.data.sessions.splits import Clicks
 from framework.metrics.ranks import TargetRanks
+from framework.metrics.suite import compute_once
 from framework.models.embedding.cold_start import ColdStartScorer, similar_listings
 
 BLOCK = 512
@@ -77,11 +78,4 @@ def evaluate(
     if "next_click" in wanted:
         q, t = clicks.next_click_queries()
         ranks["next_click"] = target_ranks(scorer, q, t, None)
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m._to_sync = False
-        m.update(TargetRanks(ranks))
-        out[name] = float(m.compute())
-    return out
+    return compute_once(metrics, TargetRanks(ranks))

@@ -7,19 +7,13 @@ import torch
 from torchmetrics import Metric
 
 from framework.data.interactions.table import UserItemSets
+from framework.metrics.suite import compute_once
 from framework.metrics.topk import RankedLists
 from framework.serving.retriever import Candidates
 
 
 def evaluate_lists(metrics: dict[str, Metric], lists: RankedLists) -> dict[str, float]:
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m._to_sync = False  # the lists are whole on this process: no all-gather (other DDP ranks are not here)
-        m.update(lists)
-        out[name] = float(m.compute())
-    return out
+    return compute_once(metrics, lists)
 
 
 def candidate_lists(candidates: Candidates, targets: UserItemSets, item_tags: torch.Tensor) -> RankedLists:
