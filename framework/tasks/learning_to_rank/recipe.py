@@ -41,6 +41,13 @@ def load_data(cfg: DictConfig) -> RankingDataModule:
     tracker starts: an unknown group stops the run here."""
     data = prepared(RankingDataModule, cfg)
     data.keep_groups(list(cfg.ltr.drop_groups))
+    missing = data.info.get("source_info", {}).get("missing_features") or {}
+    if missing:
+        Console(stderr=True).print(
+            f"[yellow]{cfg.dataset.name}: {len(missing)} feature(s) have no values and carry nothing: "
+            + "; ".join(f"{name} ({why})" for name, why in missing.items())
+            + "[/]"
+        )
     empty = data.info.get("queries_without_positive", {})
     if any(empty.get(p) for p in ("valid", "test")):
         Console(stderr=True).print(

@@ -69,13 +69,15 @@ def test_time_split_runs(tmp_path: Path) -> None:
     assert read_run(tmp_path)["data"]["split_strategy"] == "time"
 
 
-def test_kaggle_fixture_trains_and_ranks_the_unlabelled_users(tmp_path: Path) -> None:
+def test_kaggle_fixture_trains_and_ranks_the_unlabelled_users(tmp_path: Path, capsys) -> None:
     train = shared_file("kaggle-event-recommendation/train.csv")
     test = shared_file("kaggle-event-recommendation/test.csv")
     args = ("dataset=kaggle_events", f"dataset.path={train}", f"dataset.test_path={test}", "model=lightgbm")
     assert run_cli(*EVENTS, *args, "dataset.max_rows=null", f"hydra.run.dir={tmp_path}") == 0
     record = read_run(tmp_path)
     assert record["metrics"]["test/map@200"] > 0
+    assert "feature(s) have no values" in capsys.readouterr().err  # no side tables: the run says what is missing
+    assert "distance_km" in record["data"]["source_info"]["missing_features"]
     lines = (tmp_path / "predictions.csv").read_text().splitlines()
     assert lines[0] == "query,items" and len(lines) - 1 == 1357  # test.csv's users, each ranked
     user, items = lines[1].split(",")
