@@ -14,7 +14,7 @@ def test_help_lists_cases_with_their_models_and_pasteable_groups() -> None:
     done = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     lines = [line.strip() for line in done.stdout.splitlines()]
-    assert "case=ad_click model=dcn   # ctr; models: model=dcn,dcn_v2,deepfm,fm,lr,wide_deep" in lines
+    assert "case=ad_click model=dcn   # ctr; models: model=dcn,dcn_v2,deepfm,dnn,fm,lr,wide_deep" in lines
     assert "case=video_recommendation model=two_tower   # two_stage; models: model=mf,two_tower" in lines
     for group in ("case", "model", "dataset", "experiment", "sweep", "index", "ranker"):
         options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
