@@ -16,9 +16,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from framework.errors import ConfigError, choices_text, did_you_mean
 from framework.signatures import REQUIRED, TargetSignature, read_signature
 
-# Constructor parameters filled by the pipeline, never by config: a model's feature spec, an optimizer's
-# parameters, a learning-rate scheduler's optimizer.
-INJECTED = {"feature_spec", "params", "optimizer"}
+# Constructor parameters filled by the pipeline, never by config: a model's feature spec (and a multi-task
+# model's heads), an optimizer's parameters, a learning-rate scheduler's optimizer.
+INJECTED = {"feature_spec", "heads", "params", "optimizer"}
 
 _UNRESOLVED = object()
 _SEQUENCES = (list, tuple, collections.abc.Sequence)

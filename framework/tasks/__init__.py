@@ -65,6 +65,14 @@ KINDS: dict[str, TaskKind] = {
         nodes=("ltr",),
         dataset_keys=("split_strategy",),
     ),
+    "multi_task": TaskKind(
+        "framework.tasks.multi_task.recipe",
+        "FeedTable",
+        "feed impressions with reaction labels",
+        config="framework.tasks.multi_task.config",
+        nodes=("multi_task",),
+        dataset_keys=("split_strategy",),
+    ),
 }
 
 

@@ -108,6 +108,16 @@ def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
                 f"positive, skipped by the metrics: valid {skipped['valid']:,}, test {skipped['test']:,}; "
                 f"cache {data.get('cache')}",
             )
+        elif "train_requests" in data:  # feed requests with several reactions: requests per part, label rates
+            parts = ("train", "valid", "test")
+            requests = ", ".join(f"{p} {data[f'{p}_requests']:,}" for p in parts)
+            train = data["tasks"]["train"].items()
+            rates = ", ".join(f"{t} {v['positive_rate'] if 'positive_rate' in v else v['mean']}" for t, v in train)
+            facts.add_row(
+                "data",
+                f"requests {requests} ({data['rows_read']:,} rows, {data['split_strategy']} split); train labels "
+                f"(rate or mean): {rates}; cache {data.get('cache')}",
+            )
         elif "sessions" in data:  # click sessions: sessions and clicks per part
             facts.add_row("data", f"{data['sessions']} sessions, {data['clicks']} clicks, cache {data.get('cache')}")
         else:

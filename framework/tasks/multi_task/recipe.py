@@ -1,0 +1,151 @@
+"""The multi_task recipe: feed rows with several reactions -> one network with a head per task -> the
+feed ordered by the engagement score.
+
+1. data: source -> split (by time, or whole requests) -> encoded rows sorted by request (FeedDataModule);
+   `multi_task.tasks` keeps a subset of the data's tasks; weights and the eval suite are checked against
+   the tasks the data has, before training
+2. model: `model(feature_spec, heads)` (single_task: a network per task; shared_bottom, mmoe, ple) trains
+   through Lightning on the weighted sum of per-task losses (FeedTask), checkpointed and resumable
+3. evaluation: per task (ROC-AUC, PR-AUC, dwell error) and per request (nDCG of the feed sorted by the
+   engagement score, hides at the top; MIND's per-impression AUC, MRR, nDCG@k)
+4. serving: one request = `case.serving.candidates_per_request` candidate posts scored by every head,
+   combined into the engagement score and sorted, against the latency budget
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from rich.console import Console
+from torch import nn
+from torchmetrics import Metric
+
+from framework.data import prepared
+from framework.data.feed.datamodule import FeedDataModule
+from framework.errors import ConfigError
+from framework.serving.latency import row_scoring_latency
+from framework.tasks.multi_task.module import FeedHeads, FeedTask
+from framework.tasks.result import RecipeResult
+from framework.training.loop import RunContext, fit_and_test, fit_outcome, parameter_count
+from framework.training.optimizers import optimizer_factories, sparse_embeddings
+
+
+def load_data(cfg: DictConfig) -> FeedDataModule:
+    """Read, split, encode (or load from the cache), keep the tasks asked for, and check that the weights
+    and the eval suite name tasks the data has: before any tracker starts."""
+    data = prepared(FeedDataModule, cfg)
+    node = cfg.multi_task
+    if node.tasks is not None:
+        data.keep_tasks(list(node.tasks))
+    data.info["weights_skipped"] = _check_weights(cfg, data)
+    _check_suite(cfg, data)
+    return data
+
+
+def _check_weights(cfg: DictConfig, data: FeedDataModule) -> list[str]:
+    """Weight keys the data has no task for: a misspelt task is an error, another case's task is skipped
+    (and named: MIND has clicks only)."""
+    skipped: list[str] = []
+    for key in ("task_weights", "engagement_weights"):
+        for task in cfg.multi_task[key]:
+            if task in data.tasks:
+                continue
+            close = difflib.get_close_matches(str(task), list(data.tasks), n=1, cutoff=0.8)  # clik, not like
+            if close:
+                raise ConfigError(
+                    f"multi_task.{key} names '{task}', which is not a task of the data. Did you mean '{close[0]}'?"
+                )
+            skipped.append(str(task))
+    skipped = sorted(set(skipped))
+    if skipped:
+        Console(stderr=True).print(
+            f"[yellow]{cfg.dataset.name}: no {', '.join(skipped)} labels: their weights are unused "
+            f"(the data's tasks: {', '.join(data.tasks)}).[/]"
+        )
+    if not any(float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in data.tasks):
+        raise ConfigError(
+            f"multi_task.engagement_weights gives every task of the data ({', '.join(data.tasks)}) weight 0: "
+            f"the engagement score would not order the feed. Example: multi_task.engagement_weights.click=1"
+        )
+    return skipped
+
+
+def _check_suite(cfg: DictConfig, data: FeedDataModule) -> None:
+    """A metric of a task the data lacks (eval=feed on MIND) stops the run before training."""
+    for name, node in cfg.eval.metrics.items():
+        for key in ("task", "reaction"):
+            task = node.get(key)
+            if task is not None and task not in data.tasks:
+                raise ConfigError(
+                    f"eval metric '{name}' reads task '{task}', which dataset '{cfg.dataset.name}' does not have "
+                    f"(its tasks: {', '.join(data.tasks)}). Use an eval suite for these tasks "
+                    f"(dataset=mind: eval=mind) or drop the metric."
+                )
+
+
+class FeedRanker(nn.Module):
+    """What a feed request runs: every head on the candidates, the engagement score, the order."""
+
+    def __init__(self, heads: FeedHeads) -> None:
+        super().__init__()
+        self.heads = heads
+
+    def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+        _, score = self.heads(categorical, numeric)
+        return torch.argsort(score, descending=True)
+
+
+def _task_setup(cfg: DictConfig, data: FeedDataModule) -> dict[str, Any]:
+    node = cfg.multi_task
+    heads = list(data.tasks)
+    return {
+        "heads": heads,
+        "binary": [data.tasks[t] == "binary" for t in heads],
+        "target_scale": [tuple(data.target_scale.get(t, (0.0, 1.0))) for t in heads],
+        "task_weights": [float(node.task_weights.get(t, 1.0)) for t in heads],
+        "engagement_weights": [float(node.engagement_weights.get(t, 0.0)) for t in heads],
+    }
+
+
+def run_case(ctx: RunContext, data: FeedDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
+    cfg = ctx.cfg
+    setup = _task_setup(cfg, data)
+    model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec, heads=setup["heads"])
+    task = FeedTask(
+        model,
+        metrics,
+        **setup,
+        **optimizer_factories(cfg.optim),
+        monitor=f"val/{cfg.eval.monitor}",
+        sparse_embeddings=sparse_embeddings(cfg),
+    )
+    result = fit_and_test(ctx, task, data)
+    if not result.is_global_zero:
+        return None
+    done = fit_outcome(ctx, result)
+    with ctx.timer("serving"):
+        serving = row_scoring_latency(FeedRanker(task.scorer), data.tensors("test"), cfg.case, cfg.seed)
+    serving["request"] = "candidate posts scored by every head, combined into the engagement score and sorted"
+    out: dict[str, float] = done["metrics"]
+    out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
+    return RecipeResult(
+        metrics=out,
+        objective=out.get(f"val/{cfg.eval.monitor}"),
+        epochs=done["epochs"],
+        history=done["history"],
+        train_samples_per_s=done["samples_per_s"],
+        checkpoints=done["checkpoints"],
+        extras={
+            "serving": serving,
+            "data": data.info,
+            "feature_spec": data.spec.to_dict(),
+            "heads": {t: data.tasks[t] for t in setup["heads"]},
+            "task_weights": dict(zip(setup["heads"], setup["task_weights"], strict=True)),
+            "engagement_weights": dict(zip(setup["heads"], setup["engagement_weights"], strict=True)),
+            "parameters": parameter_count(model),
+        },
+    )
