@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto   # test-all: one pytest worker per core (pytest-xdist); 0 runs them in this process
 
 .DEFAULT_GOAL := setup
 .PHONY: help setup run test test-all lint bench
@@ -31,8 +32,8 @@ run: $(STAMP) ## the default experiment: python run.py case=ad_click model=dcn, 
 test: $(STAMP) ## the quick tests: pytest -m "not slow", plus PYTEST_ARGS="..."
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP) ## every test, the slow end-to-end ones too (what CI and .ci/run run)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test-all: $(STAMP) ## every test, the slow end-to-end ones too, on every core (what CI and .ci/run run)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -89,6 +89,8 @@ FORMAT_SHARE = (0.4, 0.3, 0.2, 0.1)
 HISTORY = 20  # past engagements per user, for topic_affinity
 N_SINES = 10  # m in the MMoE paper
 BACKLOG_DAYS = 3.0  # posts created before the window opens
+ENGAGING = 0.6  # cosine to the click direction of taste, follows, freshness and popularity (they draw clicks)
+WINDOW = 7.0  # candidates are at most this many recency_days old (weight exp(-7) = 0.001 at the edge)
 DWELL_MEDIAN_S, DWELL_SLOPE, DWELL_SPREAD = 30.0, 0.4, 0.6
 # relative request rate per hour of day: low at night, peaks at 8 h and 20 h
 HOUR_CURVE = np.array([2, 1, 1, 1, 1, 2, 4, 7, 9, 7, 5, 5, 6, 5, 4, 4, 5, 6, 7, 9, 10, 9, 6, 4], dtype=np.float64)
@@ -118,10 +120,10 @@ def _auc(label: np.ndarray, score: np.ndarray) -> float:
 
 
 def _whiten(x: np.ndarray) -> np.ndarray:
-    """Mean 0, covariance I over the rows."""
+    """Mean 0, covariance I over the rows; symmetric (ZCA), so directions move as little as possible."""
     x = x - x.mean(0)
-    chol = np.linalg.cholesky(np.cov(x, rowvar=False))
-    return np.linalg.solve(chol, x.T).T
+    values, vectors = np.linalg.eigh(np.cov(x, rowvar=False))
+    return x @ (vectors / np.sqrt(values)) @ vectors.T
 
 
 def generate(
@@ -139,8 +141,8 @@ def generate(
     max_rows: int | None = None,
     latent_dim: int = 8,
     scale: float = 1.5,
-    alpha_sd: float = 1.0,
-    beta_sd: float = 1.0,
+    alpha_sd: float = 0.1,
+    beta_sd: float = 0.1,
     recency_days: float = 1.5,
     click_rate: float = 0.2,
     like_rate: float = 0.08,
@@ -149,7 +151,9 @@ def generate(
     hide_rate: float = 0.02,
 ) -> FeedTable:
     if not -1.0 <= task_correlation <= 1.0 or not -1.0 <= hide_conflict <= 1.0:
-        raise ValueError(f"task_correlation and hide_conflict must be in [-1, 1], got {task_correlation}, {hide_conflict}")
+        raise ValueError(
+            f"task_correlation and hide_conflict must be in [-1, 1], got {task_correlation}, {hide_conflict}"
+        )
     if latent_dim < 5:
         raise ValueError(f"latent_dim must be at least 5 (one direction per binary task), got {latent_dim}")
     if not 0 < posts_per_request <= n_posts:
@@ -194,18 +198,26 @@ def generate(
     req_user, req_time, hour = req_user[in_order], req_time[in_order], hour[in_order]
 
     # candidates: Gumbel top-k over posts created before the request, by recency x follows x taste
+    # (a block of requests looks at the posts up to WINDOW x recency_days older than its first request, or
+    # further back when fewer than k are that recent)
+    by_created = np.argsort(created, kind="stable")
+    created_sorted = created[by_created]
     shown = np.empty((n_requests, k), dtype=np.int64)
-    for lo in range(0, n_requests, 1024):
-        hi = min(lo + 1024, n_requests)
+    for lo in range(0, n_requests, 512):
+        hi = min(lo + 512, n_requests)
+        first = np.searchsorted(created_sorted, req_time[lo])
+        start = max(0, min(np.searchsorted(created_sorted, req_time[lo] - WINDOW * recency_days), first - k))
+        cand = by_created[start : np.searchsorted(created_sorted, req_time[hi - 1])]
         u = req_user[lo:hi]
-        age = req_time[lo:hi, None] - created[None, :]
+        age = req_time[lo:hi, None] - created[cand][None, :]
         with np.errstate(divide="ignore"):
             logw = (
                 np.where(age > 0, -age / recency_days, -np.inf)
-                + np.log1p(3.0 * follows[u][:, post_author])
-                + np.log(0.25 + n_topics * taste[u][:, post_topic])
+                + np.log1p(3.0 * follows[u][:, post_author[cand]])
+                + np.log(0.25 + n_topics * taste[u][:, post_topic[cand]])
             )
-        shown[lo:hi] = np.sort(np.argpartition(-(logw + rng.gumbel(size=logw.shape)), k - 1, axis=1)[:, :k], axis=1)
+        top = np.argpartition(-(logw + rng.gumbel(size=logw.shape)), k - 1, axis=1)[:, :k]
+        shown[lo:hi] = np.sort(cand[top], axis=1)
     query = np.repeat(np.arange(n_requests), k)
     user = req_user[query]
     post = shown.ravel()
@@ -218,27 +230,35 @@ def generate(
     def vectors(count: int, sd: float) -> np.ndarray:
         return rng.normal(0.0, sd, size=(count, d))
 
-    def along(effect: np.ndarray, sd: float) -> np.ndarray:
-        return sd * effect[:, None] * rng.normal(size=d)[None, :]
+    # task directions (MMoE sec. 3.2): orthonormal u0 (click), u_like, u_comment, u_share, u_hide
+    u0, u_like, u_comment, u_share, u_hide = np.linalg.qr(rng.normal(size=(d, d)))[0].T[:5]
+
+    def along(effect: np.ndarray, sd: float, toward_click: float = 0.0) -> np.ndarray:
+        """effect x a direction of norm sqrt(d): random, or with cosine `toward_click` to u0."""
+        r = rng.normal(size=d)
+        if toward_click:
+            r -= (r @ u0) * u0
+            r = toward_click * u0 + np.sqrt(1 - toward_click**2) * r / np.linalg.norm(r)
+            r *= np.sqrt(d)
+        return sd * effect[:, None] * r[None, :]
 
     affinity = np.log(n_topics * taste[user, topic] + 0.1)
     x = (
         vectors(n_users, 0.8)[user]
         + along(log_activity[user], 1.0)
         + vectors(n_authors, 0.6)[author]
-        + along(np.log(popularity)[author], 0.6)
+        + along(np.log(popularity)[author], 0.6, ENGAGING)
         + vectors(n_posts, 0.5)[post]
         + vectors(n_topics, 0.7)[topic]
         + vectors(len(FORMATS), 0.7)[fmt]
-        + along((affinity - affinity.mean()) / affinity.std(), 1.0)
-        + along(follows_author.astype(np.float64), 0.8)
-        + along(np.exp(-age_hours / 24.0), 0.8)
+        + along((affinity - affinity.mean()) / affinity.std(), 1.0, ENGAGING)
+        + along(follows_author.astype(np.float64), 0.8, ENGAGING)
+        + along(np.exp(-age_hours / 24.0), 0.8, ENGAGING)
         + along((hour[query] >= 18).astype(np.float64), 0.5)
     )
     x = _whiten(x)
 
-    # task directions (MMoE sec. 3.2) and scores
-    u0, u_like, u_comment, u_share, u_hide = np.linalg.qr(rng.normal(size=(d, d)))[0].T[:5]
+    # task scores
     rho, conflict = task_correlation, hide_conflict
     directions = {
         "click": u0,

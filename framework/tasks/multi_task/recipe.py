@@ -38,11 +38,11 @@ def load_data(cfg: DictConfig) -> FeedDataModule:
     """Read, split, encode (or load from the cache), keep the tasks asked for, and check that the weights
     and the eval suite name tasks the data has: before any tracker starts."""
     data = prepared(FeedDataModule, cfg)
-    node = cfg.multi_task
-    if node.tasks is not None:
-        data.keep_tasks(list(node.tasks))
+    has = list(data.tasks)
+    if cfg.multi_task.tasks is not None:
+        data.keep_tasks(list(cfg.multi_task.tasks))
     data.info["weights_skipped"] = _check_weights(cfg, data)
-    _check_suite(cfg, data)
+    data.info["metrics_skipped"] = _check_suite(cfg, data, has)
     return data
 
 
@@ -63,8 +63,8 @@ def _check_weights(cfg: DictConfig, data: FeedDataModule) -> list[str]:
     skipped = sorted(set(skipped))
     if skipped:
         Console(stderr=True).print(
-            f"[yellow]{cfg.dataset.name}: no {', '.join(skipped)} labels: their weights are unused "
-            f"(the data's tasks: {', '.join(data.tasks)}).[/]"
+            f"[yellow]{cfg.dataset.name}: the weights of {', '.join(skipped)} are unused: the tasks trained are "
+            f"{', '.join(data.tasks)}.[/]"
         )
     if not any(float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in data.tasks):
         raise ConfigError(
@@ -74,17 +74,29 @@ def _check_weights(cfg: DictConfig, data: FeedDataModule) -> list[str]:
     return skipped
 
 
-def _check_suite(cfg: DictConfig, data: FeedDataModule) -> None:
-    """A metric of a task the data lacks (eval=feed on MIND) stops the run before training."""
+def _check_suite(cfg: DictConfig, data: FeedDataModule, has: list[str]) -> list[str]:
+    """A metric of a task the data lacks (eval=feed on MIND) stops the run before training; the metrics of
+    tasks left out by `multi_task.tasks` are skipped (named in the run record), unless it is the monitor."""
+    skipped = []
     for name, node in cfg.eval.metrics.items():
-        for key in ("task", "reaction"):
-            task = node.get(key)
-            if task is not None and task not in data.tasks:
+        for task in (node.get(key) for key in ("task", "reaction")):
+            if task is None or task in data.tasks:
+                continue
+            if task not in has:
                 raise ConfigError(
                     f"eval metric '{name}' reads task '{task}', which dataset '{cfg.dataset.name}' does not have "
-                    f"(its tasks: {', '.join(data.tasks)}). Use an eval suite for these tasks "
+                    f"(its tasks: {', '.join(has)}). Use an eval suite for these tasks "
                     f"(dataset=mind: eval=mind) or drop the metric."
                 )
+            if name == cfg.eval.monitor:
+                raise ConfigError(
+                    f"the monitored metric '{name}' reads task '{task}', which multi_task.tasks leaves out: keep "
+                    f"the task, or monitor another metric (eval.monitor=...)."
+                )
+            skipped.append(str(name))
+    if skipped:
+        Console(stderr=True).print(f"[yellow]multi_task.tasks leaves out the tasks of {', '.join(skipped)}.[/]")
+    return skipped
 
 
 class FeedRanker(nn.Module):
@@ -113,6 +125,7 @@ def _task_setup(cfg: DictConfig, data: FeedDataModule) -> dict[str, Any]:
 
 def run_case(ctx: RunContext, data: FeedDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
     cfg = ctx.cfg
+    metrics = {name: m for name, m in metrics.items() if name not in data.info["metrics_skipped"]}
     setup = _task_setup(cfg, data)
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=data.spec, heads=setup["heads"])
     task = FeedTask(
