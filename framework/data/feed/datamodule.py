@@ -16,20 +16,17 @@ target in the loss (framework.tasks.multi_task.module).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import polars as pl
 import torch
-from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 
 from framework.data import cache, read_source
-from framework.data.batching import TensorTable, batch_loader
+from framework.data.batching import TensorTable
 from framework.data.feed import table as table_module
 from framework.data.feed.table import FeedTable
+from framework.data.module import SplitTablesDataModule
 from framework.data.ranking.datamodule import split_rows
 from framework.data.tabular.features import FeatureSpec, TabularEncoder
 from framework.data.tabular.table import RawTable
@@ -66,15 +63,7 @@ def _task_summary(frame: pl.DataFrame, tasks: dict[str, str]) -> dict[str, dict[
     return out
 
 
-class FeedDataModule(L.LightningDataModule):
-    def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory
-        self.info: dict[str, Any] = {}
-
+class FeedDataModule(SplitTablesDataModule):
     def prepare(self) -> FeatureSpec:
         start = time.perf_counter()
         key = cache.cache_key(self.cfg, [table_module.__name__, __name__], extra={"seed": self.seed})
@@ -164,14 +153,3 @@ class FeedDataModule(L.LightningDataModule):
     def tensors(self, part: str) -> TensorTable:
         rows = self.rows[part]
         return TensorTable({k: torch.from_numpy(np.ascontiguousarray(rows[k])) for k in ROW_ARRAYS})
-
-    def train_dataloader(self) -> DataLoader:
-        return batch_loader(
-            self.tensors("train"), int(self.cfg.batch_size), True, self.seed, self.trainer, self.pin_memory
-        )
-
-    def val_dataloader(self) -> DataLoader:
-        return batch_loader(self.tensors("valid"), int(self.cfg.eval_batch_size), False, self.seed, self.trainer)
-
-    def test_dataloader(self) -> DataLoader:
-        return batch_loader(self.tensors("test"), int(self.cfg.eval_batch_size), False, self.seed, self.trainer)

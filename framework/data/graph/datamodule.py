@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -25,6 +24,7 @@ from framework.data.graph import edges as edges_module
 from framework.data.graph import splits as splits_module
 from framework.data.graph.edges import EdgeList, clean
 from framework.data.graph.splits import GraphSplit, Pairs, split_graph
+from framework.data.module import CaseDataModule
 from framework.errors import DataError
 
 HELD_OUT = ("valid", "test")
@@ -52,14 +52,9 @@ class GraphSpec:
         return {"n_nodes": self.n_nodes, "node_features": dict(self.node_features)}
 
 
-class GraphDataModule(L.LightningDataModule):
+class GraphDataModule(CaseDataModule):
     def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory  # full-batch graphs move to the device once, with the model
-        self.info: dict[str, Any] = {}
+        super().__init__(cfg, cache_dir, seed, pin_memory)
         self.steps_per_epoch = 1  # set by the recipe from link_training.steps_per_epoch
         self.pairs_per_step = 1  # pairs each training step scores (targets and negatives): the throughput unit
 

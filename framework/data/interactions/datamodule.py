@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -35,6 +34,7 @@ from framework.data.interactions.table import (
     UserItemSets,
     encode_interactions,
 )
+from framework.data.module import CaseDataModule
 from framework.errors import DataError
 
 SPLITS = ("train", "valid", "test")
@@ -52,14 +52,9 @@ _NOT_SOURCE_ARGS = {
 _ARRAYS = ("user", "item", "timestamp", "part", "user_cat", "user_num", "item_cat", "item_num", "item_tags")
 
 
-class InteractionDataModule(L.LightningDataModule):
+class InteractionDataModule(CaseDataModule):
     def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory
-        self.info: dict[str, Any] = {}
+        super().__init__(cfg, cache_dir, seed, pin_memory)
         self.spec: InteractionSpec | None = None
 
     # -- build or load -------------------------------------------------------------------------------

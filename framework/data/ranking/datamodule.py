@@ -16,18 +16,15 @@ Queries without a positive cannot be ranked well or badly: they are counted per 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import polars as pl
 import torch
-from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 
 from framework.data import cache, read_source
-from framework.data.batching import TensorTable, batch_loader
+from framework.data.batching import TensorTable
+from framework.data.module import SplitTablesDataModule
 from framework.data.ranking import table as table_module
 from framework.data.ranking.table import QueryTable
 from framework.data.tabular.features import FeatureSpec, TabularEncoder
@@ -88,15 +85,7 @@ def padded_lists(frame: pl.DataFrame, categorical: np.ndarray, numeric: np.ndarr
     return out
 
 
-class RankingDataModule(L.LightningDataModule):
-    def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory
-        self.info: dict[str, Any] = {}
-
+class RankingDataModule(SplitTablesDataModule):
     def prepare(self) -> FeatureSpec:
         start = time.perf_counter()
         modules = [table_module.__name__, __name__]
@@ -181,17 +170,6 @@ class RankingDataModule(L.LightningDataModule):
     def tensors(self, part: str) -> TensorTable:
         lists = self.lists[part]
         return TensorTable({k: torch.from_numpy(np.ascontiguousarray(lists[k])) for k in LIST_ARRAYS})
-
-    def train_dataloader(self) -> DataLoader:
-        return batch_loader(
-            self.tensors("train"), int(self.cfg.batch_size), True, self.seed, self.trainer, self.pin_memory
-        )
-
-    def val_dataloader(self) -> DataLoader:
-        return batch_loader(self.tensors("valid"), int(self.cfg.eval_batch_size), False, self.seed, self.trainer)
-
-    def test_dataloader(self) -> DataLoader:
-        return batch_loader(self.tensors("test"), int(self.cfg.eval_batch_size), False, self.seed, self.trainer)
 
 
 def spec_names(spec: FeatureSpec) -> list[str]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -19,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from framework.data import cache, read_source
 from framework.data.batching import TensorTable, batch_loader
+from framework.data.module import CaseDataModule
 from framework.data.sessions import splits as splits_module
 from framework.data.sessions import table as table_module
 from framework.data.sessions.splits import PARTS, Clicks, split_sessions
@@ -48,14 +48,9 @@ class SessionSpec:
         return {"n_items": self.n_items, "item_features": dict(self.item_features)}
 
 
-class SessionDataModule(L.LightningDataModule):
+class SessionDataModule(CaseDataModule):
     def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory
-        self.info: dict[str, Any] = {}
+        super().__init__(cfg, cache_dir, seed, pin_memory)
         self.pairs: TensorTable | None = None  # set by the recipe (depends on its skip-gram settings)
 
     def prepare(self) -> SessionSpec:

@@ -20,7 +20,6 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from hydra.utils import get_method
@@ -29,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from framework.data import cache
 from framework.data.batching import TableRows, TensorTable, batch_loader
+from framework.data.module import CaseDataModule
 from framework.data.tabular import out_of_core
 from framework.data.tabular.delimited import DelimitedFormat
 from framework.data.tabular.downsampling import downsample
@@ -57,16 +57,11 @@ _NOT_SOURCE_ARGS = {
 }
 
 
-class TabularDataModule(L.LightningDataModule):
+class TabularDataModule(CaseDataModule):
     def __init__(self, cfg: DictConfig, cache_dir: str | Path, seed: int, pin_memory: bool = False) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.seed = seed
-        self.pin_memory = pin_memory
+        super().__init__(cfg, cache_dir, seed, pin_memory)
         self.spec: FeatureSpec | None = None
         self.tables: dict[str, TensorTable] = {}
-        self.info: dict[str, Any] = {}
         self.train_rows: np.ndarray | None = None  # training rows kept by negative downsampling; None: all
 
     # -- build or load -------------------------------------------------------------------------------
