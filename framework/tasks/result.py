@@ -19,6 +19,22 @@ class RecipeResult:
     extras: dict[str, Any] = field(default_factory=dict)  # the kind's own fields: serving, data, feature_spec, ...
     reported: bool = False  # the recipe printed its metrics and latency in a report of its own
 
+    @classmethod
+    def from_outcome(cls, outcome: dict[str, Any], monitor: str, extras: dict[str, Any]) -> RecipeResult:
+        """A one-stage kind's result from its fit's outcome (`framework.training.loop.fit_outcome`'s keys:
+        metrics, epochs, history, samples_per_s, checkpoints), with the suite's monitored metric (`eval.monitor`)
+        as the objective."""
+        metrics = outcome["metrics"]
+        return cls(
+            metrics=metrics,
+            objective=metrics.get(f"val/{monitor}"),
+            epochs=outcome["epochs"],
+            history=outcome["history"],
+            train_samples_per_s=outcome["samples_per_s"],
+            checkpoints=outcome["checkpoints"],
+            extras=extras,
+        )
+
     def record_fields(self) -> dict[str, Any]:
         """The run.json fields this result fills."""
         fields = {

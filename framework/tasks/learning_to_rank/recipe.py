@@ -222,13 +222,9 @@ def run_case(ctx: RunContext, data: RankingDataModule, metrics: dict[str, Metric
         serving = _serving(ranker, data, cfg)
     out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
     predictions = _write_predictions(ranker, data, ctx) if ctx.rank_zero else None
-    return RecipeResult(
-        metrics=out,
-        objective=out.get(f"val/{cfg.eval.monitor}"),
-        epochs=done["epochs"],
-        history=done["history"],
-        train_samples_per_s=done["samples_per_s"],
-        checkpoints=done["checkpoints"],
+    return RecipeResult.from_outcome(
+        done,  # its metrics, with the serving figures added
+        str(cfg.eval.monitor),
         extras={
             "serving": serving,
             "data": data.info,

@@ -145,13 +145,9 @@ def run_case(ctx: RunContext, data: FeedDataModule, metrics: dict[str, Metric]) 
     serving["request"] = "candidate posts scored by every head, combined into the engagement score and sorted"
     out: dict[str, float] = done["metrics"]
     out.update({"serving/p50_ms": serving["p50_ms"], "serving/p99_ms": serving["p99_ms"]})
-    return RecipeResult(
-        metrics=out,
-        objective=out.get(f"val/{cfg.eval.monitor}"),
-        epochs=done["epochs"],
-        history=done["history"],
-        train_samples_per_s=done["samples_per_s"],
-        checkpoints=done["checkpoints"],
+    return RecipeResult.from_outcome(
+        done,  # its metrics, with the serving figures added
+        str(cfg.eval.monitor),
         extras={
             "serving": serving,
             "data": data.info,
