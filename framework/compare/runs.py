@@ -279,7 +279,7 @@ def higher_is_better(target: str) -> bool | None:
         value = getattr(importlib.import_module(module), name).higher_is_better
     except (ImportError, AttributeError):
         return None
-    return None if value is None else bool(value)
+    return value if isinstance(value, bool) else None  # None, or a property of the instance: unknown
 
 
 def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | None]:
@@ -289,7 +289,7 @@ def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | Non
     for r in records:
         for name, node in ((r["config"].get("eval") or {}).get("metrics") or {}).items():
             if f"test/{name}" not in directions and isinstance(node, dict) and "_target_" in node:
-                directions[f"test/{name}"] = higher_is_better(str(node["_target_"]))
+                directions[f"test/{name}"] = _suite_direction(node)
         for name in report_metric_names(r):
             if name not in directions and not name.startswith("test/"):
                 directions[name] = _extra_direction(name, r["config"])
@@ -297,6 +297,15 @@ def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | Non
         if objective.get("metric") and objective.get("mode") in ("min", "max"):
             directions["test/" + str(objective["metric"]).split("/", 1)[-1]] = objective["mode"] == "max"
     return directions
+
+
+def _suite_direction(node: dict[str, Any]) -> bool | None:
+    """A suite metric's direction; a wrapper of another metric (framework.metrics.feed.OnTask: one task's
+    head) has the direction of the metric it wraps."""
+    inner = node.get("metric")
+    if isinstance(inner, dict) and "_target_" in inner:
+        return _suite_direction(inner)
+    return higher_is_better(str(node["_target_"]))
 
 
 def _extra_direction(name: str, config: dict[str, Any]) -> bool | None:

@@ -109,6 +109,21 @@ def test_metric_directions_come_from_the_eval_suite() -> None:
     assert metric_directions([record()]) == {"test/nce": False, "test/auroc": True, "test/calibration": None}
 
 
+def test_a_wrapped_metric_has_the_direction_of_the_metric_it_wraps() -> None:
+    run = record()
+    on_task = "framework.metrics.feed.OnTask"
+    run["config"]["eval"]["metrics"] = {
+        "dwell_mae": {"_target_": on_task, "task": "dwell", "metric": {"_target_": "torchmetrics.MeanAbsoluteError"}},
+        "click_auroc": {
+            "_target_": on_task,
+            "task": "click",
+            "metric": {"_target_": "torchmetrics.classification.BinaryAUROC"},
+        },
+    }
+    run["objective"] = {}
+    assert metric_directions([run]) == {"test/dwell_mae": False, "test/click_auroc": True}
+
+
 def test_comparison_means_stds_and_differences_by_hand() -> None:
     runs = _models({"lr": [1.0, 1.1, 1.2], "dcn": [0.9, 0.95, 1.15]})
     _, [c], _ = build_comparisons(runs)
