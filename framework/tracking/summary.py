@@ -113,10 +113,12 @@ def print_summary(record: dict[str, Any], metric_table: bool = True) -> None:
             requests = ", ".join(f"{p} {data[f'{p}_requests']:,}" for p in parts)
             train = data["tasks"]["train"].items()
             rates = ", ".join(f"{t} {v['positive_rate'] if 'positive_rate' in v else v['mean']}" for t, v in train)
+            silent = data.get("requests_without_engagement", {})
             facts.add_row(
                 "data",
                 f"requests {requests} ({data['rows_read']:,} rows, {data['split_strategy']} split); train labels "
-                f"(rate or mean): {rates}; cache {data.get('cache')}",
+                f"(rate or mean): {rates}; without engagement, skipped by the feed metrics: valid "
+                f"{silent.get('valid', 0):,}, test {silent.get('test', 0):,}; cache {data.get('cache')}",
             )
         elif "sessions" in data:  # click sessions: sessions and clicks per part
             facts.add_row("data", f"{data['sessions']} sessions, {data['clicks']} clicks, cache {data.get('cache')}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -43,7 +44,20 @@ def load_data(cfg: DictConfig) -> FeedDataModule:
         data.keep_tasks(list(cfg.multi_task.tasks))
     data.info["weights_skipped"] = _check_weights(cfg, data)
     data.info["metrics_skipped"] = _check_suite(cfg, data, has)
+    data.info["requests_without_engagement"] = _requests_without_engagement(cfg, data)
     return data
+
+
+def _requests_without_engagement(cfg: DictConfig, data: FeedDataModule) -> dict[str, int]:
+    """Evaluated requests whose posts earned no engagement (every gain 0): the feed metrics skip them."""
+    weights = np.array([float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in data.tasks])
+    out = {}
+    for part in ("valid", "test"):
+        rows = data.rows[part]
+        gain = np.maximum((rows["label"] * rows["observed"]) @ weights, 0.0)
+        starts = np.flatnonzero(np.r_[True, rows["query"][1:] != rows["query"][:-1]])
+        out[part] = int((np.maximum.reduceat(gain, starts) <= 0).sum())
+    return out
 
 
 def _check_weights(cfg: DictConfig, data: FeedDataModule) -> list[str]:

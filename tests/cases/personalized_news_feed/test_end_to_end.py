@@ -30,6 +30,7 @@ def test_tiny_run_records_every_head_the_weights_and_the_feed_metrics(tmp_path: 
     data = record["data"]
     assert data["split_strategy"] == "time" and data["train_requests"] > data["test_requests"] > 0
     assert data["tasks"]["train"]["dwell"]["observed"] < data["train_rows"]  # dwell: clicked posts only
+    assert 0 <= data["requests_without_engagement"]["test"] < data["test_requests"]
     assert record["serving"]["budget_ms"] == 200 and record["serving"]["candidates_per_request"] == 500
 
 
