@@ -19,10 +19,10 @@ Features (none uses a click label):
   given).
 - numeric: `history_length` (ids in the history, as written), `impression_size` (candidates in the
   impression), `impression_hour` (hour of day of the time as written), `news_impressions` (log1p of the
-  impressions read that show the news: exposure, not clicks), `in_history` (1 if the candidate is in the
-  impression's history), `category_affinity` / `subcategory_affinity` (share of the history ids with a
-  news.tsv row whose category / subcategory is the candidate's; null when the candidate's is unknown or
-  no history id has a news.tsv row).
+  impressions that showed the news up to this one, in time order: exposure so far, not clicks),
+  `in_history` (1 if the candidate is in the impression's history), `category_affinity` /
+  `subcategory_affinity` (share of the history ids with a news.tsv row whose category / subcategory is
+  the candidate's; null when the candidate's is unknown or no history id has a news.tsv row).
 
 Counted in `info`, and kept: empty histories, impressions without a click or without a non-click (the
 ranking metrics skip them), a news id repeated within an impression, blank lines, news ids without a
@@ -234,12 +234,20 @@ def read_mind(path: str, news_path: str | None = None, max_rows: int | None = No
     rows = candidates.join(impressions, on="line", how="left", maintain_order="left")
     history_length = history.group_by("line").agg(pl.len().alias("history_length"))
     size = candidates.group_by("line").agg(pl.len().alias("impression_size"))
-    shown = candidates.group_by("item").agg(pl.col("line").n_unique().alias("shown"))
+    # exposure so far: impressions showing the news up to this one, in time order (a serving system knows
+    # past exposure only; a count over the whole file would show train rows the test period's traffic)
+    shown = (
+        candidates.select("line", "item")
+        .unique()
+        .join(impressions.select("line", "time"), on="line", how="left")
+        .sort(["time", "line"])
+        .select("line", "item", pl.int_range(1, pl.len() + 1).over("item").alias("shown"))
+    )
     seen = history.unique().with_columns(pl.lit(1.0).alias("in_history"))
     rows = (
         rows.join(history_length, on="line", how="left", maintain_order="left")
         .join(size, on="line", how="left", maintain_order="left")
-        .join(shown, on="item", how="left", maintain_order="left")
+        .join(shown, on=["line", "item"], how="left", maintain_order="left")
         .join(seen, on=["line", "item"], how="left", maintain_order="left")
         .with_columns(
             pl.col("history_length").fill_null(0).cast(pl.Float64),

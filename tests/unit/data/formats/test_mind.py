@@ -59,7 +59,8 @@ def test_rows_labels_and_features_of_three_impressions(tmp_path: Path) -> None:
     assert f["impression_size"].to_list() == [3.0, 3.0, 3.0, 2.0, 2.0, 1.0]
     assert f["in_history"].to_list() == [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
     two, one = math.log1p(2), math.log1p(1)
-    assert f["news_impressions"].to_list() == pytest.approx([two, one, one, two, two, two])
+    # exposure so far, in time order: N3 shown in impressions 1 and 2, N1 in 2 and 3
+    assert f["news_impressions"].to_list() == pytest.approx([one, one, one, one, two, two])
     sports, news = zlib.crc32(b"sports"), zlib.crc32(b"news")
     assert f["category"].to_list() == [sports, None, news, sports, sports, sports]
     assert f["subcategory"].to_list() == [
@@ -96,8 +97,8 @@ def test_without_news_tsv_the_news_features_are_null(tmp_path: Path) -> None:
 def test_max_rows_counts_impressions(tmp_path: Path) -> None:
     table = read_mind(*write(tmp_path, tsv(BEHAVIORS), tsv(NEWS)), max_rows=2)
     assert table.frame["query"].unique().sort().to_list() == [1, 2] and table.info["impressions"] == 2
-    two, one = math.log1p(2), math.log1p(1)  # N1 is shown once among the impressions read
-    assert table.frame["news_impressions"].to_list() == pytest.approx([two, one, one, one, two])
+    two, one = math.log1p(2), math.log1p(1)  # impression 3 is not read: nothing changes for the first two
+    assert table.frame["news_impressions"].to_list() == pytest.approx([one, one, one, one, two])
 
 
 def test_crlf_blank_lines_and_repeated_news_rows_are_tolerated(tmp_path: Path) -> None:
