@@ -59,7 +59,11 @@ def test_misspelt_weights_and_silent_feeds_stop_before_training(tmp_path: Path, 
     assert "the engagement score would not order the feed" in capsys.readouterr().err
     assert run_cli(*FEED, "multi_task.task_weights.like=-1", f"hydra.run.dir={tmp_path / 'c'}") == 2
     assert "'multi_task.task_weights.like' must not be negative" in capsys.readouterr().err
-    for name in "abc":
+    assert run_cli(*FEED, "multi_task.tasks=[click]", "eval.monitor=hide_auroc", f"hydra.run.dir={tmp_path / 'd'}") == 2
+    assert "the monitored metric 'hide_auroc' reads task 'hide', which multi_task.tasks leaves out" in (
+        capsys.readouterr().err.replace("\n", " ")
+    )
+    for name in "abcd":
         assert not (tmp_path / name / "checkpoints").exists()
 
 
