@@ -27,6 +27,10 @@ def _dataset(r: Record) -> str | None:
 
 
 def _training(r: Record) -> str | None:
+    if r.get("trained") is False:  # a heuristic or one-feature baseline: nothing was fit
+        return "not trained"
+    if "lightgbm_curve" in r:  # trees fit by LightGBM: `epochs` holds the boosting rounds kept
+        return f"{r['epochs']} boosting round(s) kept"
     trainer = r["config"].get("trainer") or {}
     parts = [f"{r['epochs']} epoch(s) run" if r.get("epochs") is not None else None]
     parts.append(f"max_epochs={trainer['max_epochs']}" if trainer.get("max_epochs") is not None else None)

@@ -156,6 +156,18 @@ def test_report_states_the_shared_settings_and_what_one_seed_cannot_say(tmp_path
     assert "no difference can be judged" in summary["verdict"]
 
 
+def test_trees_and_untrained_baselines_are_not_said_to_run_epochs() -> None:
+    from framework.compare.settings import SETTINGS
+
+    trees, baseline, network = record("lr"), record("lr"), record("dcn")
+    trees.update(epochs=120, lightgbm_curve={"valid": []})
+    baseline.update(epochs=0, trained=False)
+    network["epochs"] = 2
+    training = SETTINGS["training"]
+    assert training(trees) == "120 boosting round(s) kept" and training(baseline) == "not trained"
+    assert training(network) == "2 epoch(s) run, max_epochs=3"
+
+
 def _two_stage(order: int, index: str, seed: int, recall: float, report: dict | None) -> dict:
     run = record("dcn", seed, order=order, **{"index": {"name": index}})
     run["metrics"].update({"index/recall@100": recall, "serving/stage1_p99_ms": 1.0 + order, "test/aux": 0.5})
