@@ -27,7 +27,7 @@ from framework.data.batching import TensorTable
 from framework.data.feed import table as table_module
 from framework.data.feed.table import FeedTable
 from framework.data.module import SplitTablesDataModule
-from framework.data.ranking.datamodule import split_rows
+from framework.data.ranking.datamodule import split_nonempty
 from framework.data.tabular.features import FeatureSpec, TabularEncoder
 from framework.data.tabular.table import RawTable
 from framework.errors import DataError
@@ -79,13 +79,7 @@ class FeedDataModule(SplitTablesDataModule):
         table, read_seconds = read_source(self.cfg, _NOT_SOURCE_ARGS, FeedTable, "feed impressions with reactions")
         check_labels(table)
         strategy = str(self.cfg.get("split_strategy") or "time")
-        parts = split_rows(table.frame, strategy, list(self.cfg.split), self.seed)
-        for name, rows in parts.items():
-            if rows.height == 0:
-                raise DataError(
-                    f"{table.source}: the {strategy} split {list(self.cfg.split)} leaves no {name} rows "
-                    f"({table.frame.height} rows). Use more data or change dataset.split."
-                )
+        parts = split_nonempty(table.frame, strategy, list(self.cfg.split), self.seed, table.source)
         train = parts["train"]
         for task, kind in table.tasks.items():
             observed = train[task].drop_nulls()

@@ -58,6 +58,20 @@ def split_rows(frame: pl.DataFrame, strategy: str, fractions: list[float], seed:
     }
 
 
+def split_nonempty(
+    frame: pl.DataFrame, strategy: str, fractions: list[float], seed: int, source: str
+) -> dict[str, pl.DataFrame]:
+    """`split_rows`, and a DataError naming the source when a part would be empty."""
+    parts = split_rows(frame, strategy, fractions, seed)
+    for name, rows in parts.items():
+        if rows.height == 0:
+            raise DataError(
+                f"{source}: the {strategy} split {fractions} leaves no {name} rows ({frame.height} rows, "
+                f"{frame['query'].n_unique()} queries). Use more data or change dataset.split."
+            )
+    return parts
+
+
 def padded_lists(frame: pl.DataFrame, categorical: np.ndarray, numeric: np.ndarray) -> dict[str, np.ndarray]:
     """Rows grouped by query into [Q, L, ...] arrays (queries in id order, rows in their order)."""
     query = frame["query"].to_numpy()
@@ -102,14 +116,7 @@ class RankingDataModule(SplitTablesDataModule):
         table, read_seconds = read_source(self.cfg, _NOT_SOURCE_ARGS, QueryTable, "candidate rows grouped by query")
         _check_labels(table)
         strategy = str(self.cfg.get("split_strategy") or "group")
-        parts = split_rows(table.frame, strategy, list(self.cfg.split), self.seed)
-        for name, rows in parts.items():
-            if rows.height == 0:
-                raise DataError(
-                    f"{table.source}: the {strategy} split {list(self.cfg.split)} leaves no {name} rows "
-                    f"({table.frame.height} rows, {table.frame['query'].n_unique()} queries). Use more data or "
-                    f"change dataset.split."
-                )
+        parts = split_nonempty(table.frame, strategy, list(self.cfg.split), self.seed, table.source)
         if parts["train"]["label"].sum() == 0:
             raise DataError(f"{table.source}: no positive label in the training rows: nothing to learn from.")
         f = self.cfg.features

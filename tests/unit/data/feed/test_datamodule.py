@@ -108,3 +108,8 @@ def test_a_label_that_is_not_0_or_1_names_its_row(tmp_path: Path) -> None:
 def test_a_task_without_a_training_positive_stops_before_training(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="task 'like' has no positive label in the training rows"):
         _data(tmp_path, like_positive=False)
+
+
+def test_a_split_that_leaves_a_part_empty_names_the_source(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"feed.tsv: the time split \[0.6, 0.2, 0.2\] leaves no valid rows"):
+        _data(tmp_path, n_requests=2, posts=1)
