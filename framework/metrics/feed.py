@@ -8,6 +8,7 @@ Per task, `OnTask(task, metric)` feeds any torchmetrics metric one head's observ
 
     OnTask("click", BinaryAUROC())        ROC-AUC of P(click) over every observed row
     OnTask("dwell", MeanAbsoluteError())  dwell-time error, in seconds, over clicked rows
+    MeanOverTasks([...], BinaryAUROC())   the mean of the reactions' ROC-AUCs (every head at once)
 
 Per request (a feed is sorted by engagement score, best first; means over requests):
 
@@ -77,6 +78,37 @@ class OnTask(Metric):
     def reset(self) -> None:
         super().reset()
         self.metric.reset()
+
+
+class MeanOverTasks(Metric):
+    """The mean over `tasks` of one metric, each on its task's observed rows (`OnTask` per task): a score
+    of every head at once, e.g. the mean ROC-AUC of the reactions, to select an epoch by."""
+
+    full_state_update = False
+
+    def __init__(self, tasks: list[str], metric: Metric) -> None:
+        super().__init__()
+        if not tasks:
+            raise ValueError("MeanOverTasks needs at least one task")
+        self.tasks = list(tasks)
+        self.per_task = torch.nn.ModuleList(OnTask(t, metric.clone()) for t in self.tasks)
+        self._higher = metric.higher_is_better
+
+    @property
+    def higher_is_better(self) -> bool | None:  # type: ignore[override]
+        return self._higher
+
+    def update(self, outputs: FeedOutputs) -> None:
+        for m in self.per_task:
+            m.update(outputs)
+
+    def compute(self) -> torch.Tensor:
+        return torch.stack([m.compute().float() for m in self.per_task]).mean()
+
+    def reset(self) -> None:
+        super().reset()
+        for m in self.per_task:
+            m.reset()
 
 
 class _RequestMetric(Metric):

@@ -93,7 +93,7 @@ def _check_suite(cfg: DictConfig, data: FeedDataModule, has: list[str]) -> list[
     tasks left out by `multi_task.tasks` are skipped (named in the run record), unless it is the monitor."""
     skipped = []
     for name, node in cfg.eval.metrics.items():
-        for task in (node.get(key) for key in ("task", "reaction")):
+        for task in [node.get("task"), node.get("reaction"), *(node.get("tasks") or [])]:
             if task is None or task in data.tasks:
                 continue
             if task not in has:
@@ -108,6 +108,7 @@ def _check_suite(cfg: DictConfig, data: FeedDataModule, has: list[str]) -> list[
                     f"the task, or monitor another metric (eval.monitor=...)."
                 )
             skipped.append(str(name))
+            break
     if skipped:
         Console(stderr=True).print(f"[yellow]multi_task.tasks leaves out the tasks of {', '.join(skipped)}.[/]")
     return skipped

@@ -96,3 +96,17 @@ def test_a_task_the_outputs_lack_is_named() -> None:
     out = _outputs([1], [0.5], [1.0])
     with pytest.raises(KeyError, match="'like' is not one of the model's heads"):
         OnTask("like", BinaryAUROC()).update(out)
+
+
+def test_mean_over_tasks_averages_each_task_on_its_observed_rows() -> None:
+    from framework.metrics.feed import MeanOverTasks
+
+    pred = torch.tensor([[0.7, 0.1], [0.2, 0.9], [0.8, 0.3], [0.1, 0.2]])
+    label = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    observed = torch.tensor([[True, True], [True, True], [True, True], [True, False]])
+    out = FeedOutputs(("click", "hide"), pred, label, observed, torch.zeros(4).long(), torch.zeros(4), torch.zeros(4))
+    metric = MeanOverTasks(["click", "hide"], BinaryAUROC())
+    # click: 0.7 above 2 of 3 non-clicks; hide (rows 1-3): positives 0.9, 0.3 against the negative 0.1: 1.0
+    assert metric.higher_is_better is True and _value(metric, out) == pytest.approx((2 / 3 + 1.0) / 2)
+    metric.reset()
+    assert _value(metric, _outputs([1, 1], [0.5, 0.4], [1.0, 0.0], hide=[0, 1], pred=[[0.9, 0.2], [0.1, 0.8]])) == 1.0
