@@ -50,6 +50,12 @@ class FeedOutputs:
         return self.heads.index(task)
 
 
+def engagement_earned(label: torch.Tensor, observed: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """[N]: max(0, sum_t w_t y_t) over each row's observed labels [N, T]: what a post earned (a hide can
+    cancel the rest, never go below 0). FeedOutputs.gain."""
+    return ((label * observed) @ weights).clamp_min(0.0)
+
+
 class OnTask(Metric):
     """A torchmetrics metric of one task: its head's predictions and labels on the rows where the label
     was observed (binary targets as ints, regression targets as floats)."""

@@ -81,6 +81,7 @@ class FeedDataModule(SplitTablesDataModule):
         strategy = str(self.cfg.get("split_strategy") or "time")
         parts = split_nonempty(table.frame, strategy, list(self.cfg.split), self.seed, table.source)
         train = parts["train"]
+        target_scale: dict[str, list[float]] = {}  # regression tasks: (mean, std) of the observed train labels
         for task, kind in table.tasks.items():
             observed = train[task].drop_nulls()
             if observed.len() == 0 or (kind == "binary" and observed.sum() == 0):
@@ -88,6 +89,9 @@ class FeedDataModule(SplitTablesDataModule):
                     f"{table.source}: task '{task}' has no {'positive' if kind == 'binary' else 'observed'} label "
                     f"in the training rows: nothing to learn it from. Drop it (multi_task.tasks) or use more data."
                 )
+            if kind == "regression":
+                std = observed.std()  # None for a single label, 0 for a constant one: then 1
+                target_scale[task] = [float(observed.mean()), float(std) if std else 1.0]
         f = self.cfg.features
         encoder = TabularEncoder(f.min_count, f.hash_buckets, f.numeric_transform, f.standardize, f.missing_indicators)
         label = next(iter(table.tasks))
@@ -96,11 +100,6 @@ class FeedDataModule(SplitTablesDataModule):
             return RawTable(frame, label, list(table.numeric), list(table.categorical), table.source)
 
         spec = encoder.fit(raw(train), train.height)
-        target_scale = {
-            task: [float(train[task].drop_nulls().mean()), float(train[task].drop_nulls().std() or 1.0) or 1.0]
-            for task, kind in table.tasks.items()
-            if kind == "regression"
-        }
         arrays: dict[str, np.ndarray] = {}
         info: dict[str, Any] = {
             "source": table.source,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from framework.metrics.feed import FeedOutputs
+from framework.metrics.feed import FeedOutputs, engagement_earned
 from framework.models.layers import set_sparse
 from framework.optim import with_scheduler
 from framework.training.module_helpers import log_train_loss, split_metrics
@@ -104,7 +104,7 @@ class FeedTask(L.LightningModule):
     def feed_outputs(self, batch: dict[str, torch.Tensor]) -> FeedOutputs:
         pred, score = self.scorer(batch["categorical"], batch["numeric"])
         label, observed = batch["label"], batch["observed"]
-        gain = ((label * observed) @ self.scorer.engagement).clamp_min(0.0)
+        gain = engagement_earned(label, observed, self.scorer.engagement)
         return FeedOutputs(self.heads, pred, label, observed, batch["query"], score, gain)
 
     def _evaluate(self, batch: dict[str, torch.Tensor], metrics: MetricCollection) -> None:

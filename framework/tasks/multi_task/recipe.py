@@ -28,6 +28,7 @@ from torchmetrics import Metric
 from framework.data import prepared
 from framework.data.feed.datamodule import FeedDataModule
 from framework.errors import ConfigError
+from framework.metrics.feed import engagement_earned
 from framework.serving.latency import row_scoring_latency
 from framework.tasks.multi_task.module import FeedHeads, FeedTask
 from framework.tasks.result import RecipeResult
@@ -48,15 +49,20 @@ def load_data(cfg: DictConfig) -> FeedDataModule:
     return data
 
 
+def _engagement_weights(cfg: DictConfig, tasks: Any) -> list[float]:
+    """The engagement score's weight of each of `tasks`, in their order (0 where the config gives none)."""
+    return [float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in tasks]
+
+
 def _requests_without_engagement(cfg: DictConfig, data: FeedDataModule) -> dict[str, int]:
     """Evaluated requests whose posts earned no engagement (every gain 0): the feed metrics skip them."""
-    weights = np.array([float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in data.tasks])
+    weights = torch.tensor(_engagement_weights(cfg, data.tasks))
     out = {}
     for part in ("valid", "test"):
         rows = data.rows[part]
-        gain = np.maximum((rows["label"] * rows["observed"]) @ weights, 0.0)
+        gain = engagement_earned(torch.from_numpy(rows["label"]), torch.from_numpy(rows["observed"]), weights)
         starts = np.flatnonzero(np.r_[True, rows["query"][1:] != rows["query"][:-1]])
-        out[part] = int((np.maximum.reduceat(gain, starts) <= 0).sum())
+        out[part] = int((np.maximum.reduceat(gain.numpy(), starts) <= 0).sum())
     return out
 
 
@@ -80,7 +86,7 @@ def _check_weights(cfg: DictConfig, data: FeedDataModule) -> list[str]:
             f"[yellow]{cfg.dataset.name}: the weights of {', '.join(skipped)} are unused: the tasks trained are "
             f"{', '.join(data.tasks)}.[/]"
         )
-    if not any(float(cfg.multi_task.engagement_weights.get(t, 0.0)) for t in data.tasks):
+    if not any(_engagement_weights(cfg, data.tasks)):
         raise ConfigError(
             f"multi_task.engagement_weights gives every task of the data ({', '.join(data.tasks)}) weight 0: "
             f"the engagement score would not order the feed. Example: multi_task.engagement_weights.click=1"
@@ -134,7 +140,7 @@ def _task_setup(cfg: DictConfig, data: FeedDataModule) -> dict[str, Any]:
         "binary": [data.tasks[t] == "binary" for t in heads],
         "target_scale": [tuple(data.target_scale.get(t, (0.0, 1.0))) for t in heads],
         "task_weights": [float(node.task_weights.get(t, 1.0)) for t in heads],
-        "engagement_weights": [float(node.engagement_weights.get(t, 0.0)) for t in heads],
+        "engagement_weights": _engagement_weights(cfg, heads),
     }
 
 
