@@ -48,7 +48,13 @@ def type_name(tp: Any) -> str:
         return " or ".join(type_name(a) for a in typing.get_args(tp))
     if origin in _SEQUENCES or tp in (list, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        return f"a list of {type_name(args[0])}s" if args else "a list"
+        if not args:
+            return "a list"
+        element = type_name(args[0])  # "a string" -> "a list of strings"; "one of 'x', 'y'" -> "a list of (...)"
+        for article in ("a ", "an "):
+            if element.startswith(article):
+                return f"a list of {element.removeprefix(article)}s"
+        return f"a list of ({element})"
     if origin in _MAPPINGS or tp is dict:
         return "a mapping"
     if dataclasses.is_dataclass(tp):

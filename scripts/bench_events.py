@@ -11,7 +11,8 @@ those identical features (categorical ids as categorical features, numeric colum
   validation lists' NDCG@10 after 50 rounds without gain, other settings their defaults), scored by
   mlsd's evaluation;
 - mlsd through `python run.py case=event_recommendation ...`: LightGBM as mlsd runs it, the DNN with
-  the listwise loss (the other losses: `experiment=events_loss`), and the event-popularity baseline.
+  the listwise (the case's default) and the pointwise loss (the others: `experiment=events_loss`), and
+  the event-popularity baseline.
 Metrics: MAP@200 (the challenge's), nDCG@10, MRR per user, users without an interested event skipped.
 Table: mean ± std over seeds; differences to LightGBM lambdarank paired by seed (the compare report's
 statistics: exact paired bootstrap 95% interval, paired t-test). Writes markdown to stdout and every
@@ -140,6 +141,7 @@ def one_seed(cfg, dataset_args: list[str], seed: int) -> dict:
         "xgboost_rank_ndcg": xgboost_ndcg(data, seed),
         "mlsd_lightgbm": mlsd_run(dataset_args, seed, ["model=lightgbm"]),
         "mlsd_dnn_listwise": mlsd_run(dataset_args, seed, ["ltr.loss=listwise"]),
+        "mlsd_dnn_pointwise": mlsd_run(dataset_args, seed, ["ltr.loss=pointwise"]),
         "event_popularity": mlsd_run(dataset_args, seed, ["model=event_popularity"]),
     }
 

@@ -128,6 +128,17 @@ def test_case_defaults_and_command_line_choice_wins() -> None:
     assert cfg.case.design.latency_budget_ms > 0 and cfg.case.design.online_metrics
 
 
+def test_design_card_lists_keep_each_item_whole() -> None:
+    """A YAML flow list splits at every comma, parentheses or not: 'time (hour, weekday)' would become two
+    broken items on the card. Block lists keep them whole."""
+    for path in sorted(CONF_DIR.glob("case/*.yaml")):
+        design = OmegaConf.load(path).case.design
+        for key, value in design.items():
+            if OmegaConf.is_list(value):
+                broken = [str(item) for item in value if str(item).count("(") != str(item).count(")")]
+                assert not broken, f"{path.name} design.{key}: {broken}"
+
+
 def test_case_model_specialisation_applies_to_its_pair_only() -> None:
     assert compose_run("model=lr").optim.optimizer.lr == 0.01
     assert compose_run("model=dcn").optim.optimizer.lr == 0.002

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from framework.data.formats.kaggle_events import N_CLUSTERS, read_kaggle_events
+from framework.data.formats.kaggle_events import N_CLUSTERS, TIMELINE, read_kaggle_events
 from framework.errors import DataError
 from tests.conftest import shared_file
 
@@ -29,9 +29,14 @@ def test_fixture_counts_and_unlabelled_test_rows() -> None:
     assert table.unlabelled is not None and table.unlabelled["query"].n_unique() == 1357
     assert table.unlabelled.height == 10237 - info["test_duplicates_dropped"]
     assert table.unlabelled["label"].null_count() == table.unlabelled.height
-    for c in ("invited", "seen_hour", "event_popularity"):
+    from_log = {"invited", "seen_hour", "event_popularity", "event_days_shown", *TIMELINE}
+    for c in from_log:
         assert frame[c].null_count() == 0, c
-    assert set(info["missing_features"]) == set(table.features) - {"invited", "seen_hour", "event_popularity"}
+    assert set(info["missing_features"]) == set(table.features) - from_log
+    assert table.groups["timeline"] == TIMELINE and "event_days_shown" in table.groups["popularity"]
+    # a user's later impressions are the ones they came back for (57 % interested against 17 %)
+    later = frame["user_days_active"] > 0
+    assert frame.filter(later)["label"].mean() > 0.5 > 0.2 > frame.filter(~later)["label"].mean()
     assert 15400 < frame["time"].min() < frame["time"].max() < 15700  # 2012-03-01 .. 2012-12-26
     assert read_kaggle_events(str(train), max_rows=100).frame.height <= 100
 
@@ -93,6 +98,29 @@ def _example(tmp_path: Path) -> dict[str, str]:
             "event,yes,maybe,invited,no\n10,1 3 7,,2 3,\n11,,,1,\n12,2 3,,,\n20,1 2,,,\n21,1,,,4\n",
         ),
     }
+
+
+def test_timeline_features_by_hand(tmp_path: Path) -> None:
+    """User 1 is shown two events on day 0, one on day 2, two on day 3 (one in test.csv); user 2 one on day 1."""
+    day = ["2012-10-01 10:00:00+00:00", "2012-10-02 10:00:00+00:00", "2012-10-03 10:00:00+00:00"]
+    train = _write(
+        tmp_path,
+        "train.csv",
+        TRAIN_HEADER + f"1,10,0,{day[0]},0,0\n1,11,0,{day[0]},0,0\n2,10,0,{day[1]},0,0\n1,12,0,{day[2]},1,0\n"
+        "1,13,0,2012-10-04 10:00:00+00:00,1,0\n",
+    )
+    test = _write(tmp_path, "test.csv", "user,event,invited,timestamp\n1,10,0,2012-10-04 10:00:00+00:00\n")
+    table = read_kaggle_events(train, test_path=test)
+    f, u = table.frame, table.unlabelled
+
+    def column(name: str) -> list:
+        return [*f[name].to_list(), *u[name].to_list()]  # train rows in file order, then test's (1, 10)
+
+    assert np.allclose(column("user_days_active"), np.log1p([0, 0, 0, 2, 3, 3]))
+    assert np.allclose(column("user_seen_before"), np.log1p([0, 0, 0, 2, 3, 3]))
+    assert np.allclose(column("shown_together"), np.log1p([2, 2, 1, 1, 2, 2]))
+    # event 10 first shown on day 0; 11, 12, 13 on the day of their only row
+    assert np.allclose(column("event_days_shown"), np.log1p([0, 0, 1, 0, 0, 3]))
 
 
 def test_every_feature_by_hand_on_three_users(tmp_path: Path) -> None:
