@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from framework.data.formats.text_csv import checked_cast, id_lists, int_ids, read_text_csv
 from framework.data.ranking.table import QueryTable
 from framework.data.synthetic.events import CATEGORICAL, GROUPS, NUMERIC
 from framework.data.tabular.table import check_file
@@ -73,68 +74,22 @@ REQUIRES = {  # the side tables each feature needs
 }
 
 
-def _read(
-    path: str, what: str, header: list[str], layout: str, max_rows: int | None = None
-) -> tuple[pl.DataFrame, str]:
-    """The file as strings with a `line` column (1-based line numbers), and its name for messages; a missing
-    column is a DataError."""
-    file = check_file(path, what)
-    frame = pl.read_csv(file, infer_schema=False, n_rows=max_rows)
-    frame.columns = [c.strip() for c in frame.columns]
-    missing = [c for c in header if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{file}: no column {', '.join(missing)} in the header {frame.columns[:12]}. Expected {layout}."
-        )
-    return frame.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64)), str(file)
-
-
-def _check(frame: pl.DataFrame, typed: pl.Series, raw: str, file: str, must: str, optional: bool = False) -> pl.Series:
-    """`typed` (the cast of column `raw`); a value that is not castable (or empty, unless `optional`) is a
-    DataError naming the first such line."""
-    bad = typed.is_null() & frame[raw].is_not_null() if optional else typed.is_null()
-    if bad.any():
-        at = int(bad.arg_true()[0])
-        raise DataError(
-            f"{file}, line {frame['line'][at]}: {raw} must be {must}, got {frame[raw][at]!r} "
-            f"({int(bad.sum())} such line(s)). Fix or remove the line(s)."
-        )
-    return typed
-
-
-def _ints(frame: pl.DataFrame, column: str, file: str) -> pl.Series:
-    typed = frame[column].str.strip_chars().cast(pl.Int64, strict=False)
-    return _check(frame, typed, column, file, "an integer id")
-
-
-def _id_lists(frame: pl.DataFrame, key: str, lists: str, file: str) -> pl.DataFrame:
-    """(key, member) pairs from a column of space-separated ids; a non-integer member names its line."""
-    long = (
-        frame.select("line", pl.col(key), pl.col(lists).str.strip_chars().str.split(" ").alias("member"))
-        .explode("member")
-        .filter(pl.col("member").is_not_null() & (pl.col("member") != ""))
-    )
-    member = long["member"].cast(pl.Int64, strict=False)
-    _check(long.rename({"member": lists}), member, lists, file, "space-separated integer ids")
-    return pl.DataFrame({key: long[key], "member": member}).unique(maintain_order=True)
-
-
 def _shown(path: str, labelled: bool, max_rows: int | None) -> tuple[pl.DataFrame, str, dict[str, int]]:
     name = "train.csv" if labelled else "test.csv"
     header = TRAIN_HEADER if labelled else TEST_HEADER
     what = f"Kaggle event recommendation {name}"
-    raw, file = _read(path, what, header, ",".join(header) + f" (the competition's {name})", max_rows)
+    raw, file = read_text_csv(path, what, header, ",".join(header) + f" (the competition's {name})", max_rows)
     stamp = raw["timestamp"].str.strip_chars().str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", strict=False, time_zone="UTC")
-    _check(raw, stamp, "timestamp", file, "a time like 2012-10-02 15:53:05.754000+00:00")
+    checked_cast(raw, stamp, "timestamp", file, "a time like 2012-10-02 15:53:05.754000+00:00")
     columns: dict[str, Any] = {
         "line": raw["line"],
-        "query": _ints(raw, "user", file),
-        "item": _ints(raw, "event", file),
+        "query": int_ids(raw, "user", file),
+        "item": int_ids(raw, "event", file),
         "time": stamp.dt.epoch("us").cast(pl.Float64) / 86_400e6,
     }
     for flag in ["invited", *(["interested", "not_interested"] if labelled else [])]:
         values = raw[flag].str.strip_chars()
-        _check(raw, values.replace_strict({"0": 0, "1": 1}, default=None), flag, file, "0 or 1")
+        checked_cast(raw, values.replace_strict({"0": 0, "1": 1}, default=None), flag, file, "0 or 1")
         columns[flag] = values == "1"
     frame = pl.DataFrame(columns)
     info = {"rows": frame.height}
@@ -204,11 +159,12 @@ def read_kaggle_events(
     utc_offset = np.zeros(n)  # days
     if users_path is not None:
         layout = "user_id,locale,birthyear,gender,joinedAt,location,timezone (the competition's users.csv)"
-        users, ufile = _read(users_path, "Kaggle event recommendation users.csv", ["user_id", "timezone"], layout)
+        what = "Kaggle event recommendation users.csv"
+        users, ufile = read_text_csv(users_path, what, ["user_id", "timezone"], layout)
         users = pl.DataFrame(
             {
-                "query": _ints(users, "user_id", ufile),
-                "tz": _check(
+                "query": int_ids(users, "user_id", ufile),
+                "tz": checked_cast(
                     users,
                     users["timezone"].str.strip_chars().cast(pl.Float64, strict=False),
                     "timezone",
@@ -230,20 +186,20 @@ def read_kaggle_events(
     friends = None
     if friends_path is not None:
         layout = "user,friends (space-separated ids; the competition's user_friends.csv)"
-        raw, ffile = _read(friends_path, "user_friends.csv", ["user", "friends"], layout)
-        raw = raw.with_columns(_ints(raw, "user", ffile).alias("user")).filter(
+        raw, ffile = read_text_csv(friends_path, "user_friends.csv", ["user", "friends"], layout)
+        raw = raw.with_columns(int_ids(raw, "user", ffile).alias("user")).filter(
             pl.col("user").is_in(rows["query"].unique().implode())
         )
-        friends = _id_lists(raw, "user", "friends", ffile).rename({"user": "query", "member": "friend"})
+        friends = id_lists(raw, "user", "friends", ffile).rename({"user": "query", "member": "friend"})
         info["users_without_friends_row"] = int((~rows["query"].unique().is_in(raw["user"].implode())).sum())
 
     yes = invited = None
     if attendees_path is not None:
         layout = "event,yes,maybe,invited,no (space-separated ids; the competition's event_attendees.csv)"
-        raw, afile = _read(attendees_path, "event_attendees.csv", ["event", "yes", "invited"], layout)
-        raw = raw.with_columns(_ints(raw, "event", afile).alias("event")).unique("event", keep="first")
-        yes = _id_lists(raw, "event", "yes", afile).rename({"member": "user"})
-        invited = _id_lists(raw, "event", "invited", afile).rename({"member": "user"})
+        raw, afile = read_text_csv(attendees_path, "event_attendees.csv", ["event", "yes", "invited"], layout)
+        raw = raw.with_columns(int_ids(raw, "event", afile).alias("event")).unique("event", keep="first")
+        yes = id_lists(raw, "event", "yes", afile).rename({"member": "user"})
+        invited = id_lists(raw, "event", "invited", afile).rename({"member": "user"})
         if friends is not None:
             for name, lists in (("friends_yes", yes), ("friends_invited", invited)):
                 counts = (
@@ -330,7 +286,7 @@ def _event_features(
     if absent:
         raise DataError(f"{file}: no column {', '.join(absent[:5])} in the header {names[1:13]}. Expected {layout}.")
     ids = scan.select("line", "event_id", "user_id").collect()
-    hosts = pl.DataFrame({"event": _ints(ids, "event_id", file), "host": _ints(ids, "user_id", file)})
+    hosts = pl.DataFrame({"event": int_ids(ids, "event_id", file), "host": int_ids(ids, "user_id", file)})
     hosts = hosts.unique("event", keep="first", maintain_order=True)
     _unknown(rows, "item", hosts["event"], files, "events.csv")
 
@@ -348,16 +304,18 @@ def _event_features(
     raw = scan.with_columns(pl.col("event_id").str.strip_chars().cast(pl.Int64, strict=False).alias("event"))
     raw = raw.filter(pl.col("event").is_in(needed.implode())).collect().unique("event", keep="first")
     start = raw["start_time"].str.strip_chars().str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False)
-    _check(raw, start, "start_time", file, "a time like 2012-10-31T00:00:00.001Z")
-    lat = _check(
+    checked_cast(raw, start, "start_time", file, "a time like 2012-10-31T00:00:00.001Z")
+    lat = checked_cast(
         raw, raw["lat"].str.strip_chars().cast(pl.Float64, strict=False), "lat", file, "a number or empty", True
     )
-    lng = _check(
+    lng = checked_cast(
         raw, raw["lng"].str.strip_chars().cast(pl.Float64, strict=False), "lng", file, "a number or empty", True
     )
     words = np.stack(
         [
-            _check(raw, raw[c].str.strip_chars().cast(pl.Float64, strict=False), c, file, "a count or empty", True)
+            checked_cast(
+                raw, raw[c].str.strip_chars().cast(pl.Float64, strict=False), c, file, "a count or empty", True
+            )
             .fill_null(0.0)
             .to_numpy()
             for c in WORDS
