@@ -145,6 +145,28 @@ class PathsConfig:
 
 
 @dataclass
+class RetrainingConfig:
+    """A replay of the time-ordered log in windows with one retraining strategy (conf/retraining/,
+    framework/monitoring). Keys of one strategy only (every; metric; detector, watch; threshold) are null for
+    the others (framework/monitoring/config.py checks that, with the ranges)."""
+
+    strategy: Literal["never", "scheduled", "performance", "drift"] = "never"
+    windows: int = 14  # equal, time-ordered windows of the log (14 days of click_log_synthetic: a day each)
+    initial_windows: int = 3  # the first model trains on these
+    label_delay: int = 0  # windows before a window's labels arrive (0: right after it is predicted)
+    mode: Literal["from_scratch", "warm_start"] = "from_scratch"
+    train_windows: int = 3  # a retrain trains on the newest labelled windows, this many (from_scratch: a new encoder)
+    epochs: int = 3  # at most, per training: the best epoch on the model's hold-out is kept (early_stopping applies)
+    holdout: float = 0.1  # seeded fraction of the log's rows no model trains on: each model's reference quality
+    drift_at: int | None = None  # the first drifted window (a planted drift): detection delay, false alarms
+    every: int | None = None  # scheduled: retrain after this many windows served
+    metric: Literal["nce", "auroc"] | None = None  # performance: the metric compared with the reference
+    threshold: float | None = None  # performance: relative drop; drift: PSI / KS D level, ADWIN delta, PH lambda
+    detector: Literal["psi", "ks", "adwin", "page_hinkley"] | None = None  # drift
+    watch: Literal["features", "predictions", "both"] | None = None  # drift with psi / ks: what is compared
+
+
+@dataclass
 class RunConfig:
     seed: int = 42
     resume: bool = False
@@ -160,5 +182,6 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     sweep: SweepConfig | None = None  # conf/sweep/: an Optuna study (python run.py -m sweep=...)
+    retraining: RetrainingConfig | None = None  # conf/retraining/: replay the log in windows (ctr cases)
     # Each task kind's own nodes (e.g. two_stage: retrieval, index, ranker, ranking) are checked by that
     # kind's schema (framework.tasks.KINDS); a node of another kind is an error.

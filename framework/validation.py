@@ -32,6 +32,7 @@ from framework.checks import (
 from framework.config_dir import CONF_DIR
 from framework.errors import ConfigError, choices_text, did_you_mean
 from framework.hardware import on_gpu
+from framework.monitoring import config as retraining_config
 from framework.schema import DatasetConfig, RunConfig
 from framework.signatures import read_signature
 from framework.sweeps import config as sweep_config
@@ -78,6 +79,7 @@ def validate(cfg: DictConfig) -> None:
         check_target_node(cfg.optim.scheduler, "optim.scheduler", problems, extra_allowed=("interval",))
     _check_dataset(cfg.dataset, kind, problems)
     sweep_config.check(cfg, problems)
+    retraining_config.check(cfg, problems)
     _check_model(cfg, kind_name, problems)
     check_eval_suite(cfg.eval, problems)
     module = kind_config(kind)

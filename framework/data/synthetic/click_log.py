@@ -9,8 +9,11 @@ What a model can learn (the planted click model, on the logit scale):
 - pairwise crosses between fields, <u_i[x_i], u_j[x_j]>, and one three-way cross
   (what FM, DeepFM, DCN capture and logistic regression cannot);
 - non-linear numeric effects and a numeric x categorical cross;
-- a week of daily cycles of the base rate, and drift: each day the popular ids of large fields lose
-  ground to new ones, so valid/test contain ids the train split never saw.
+- a week of daily cycles of the base rate (`days` of them), and drift: each day the popular ids of large
+  fields lose ground to new ones, so valid/test contain ids the train split never saw. Day
+  `drift_from_day` (default 1) is the first that differs from the days before it: with d > 1 days 0..d-1
+  are stationary, a planted change point (what `framework/monitoring` measures detection delay and false
+  alarms against).
 The base rate is calibrated to `base_ctr`; Bernoulli sampling and a hidden noise term make the labels noisy.
 """
 
@@ -140,24 +143,31 @@ def generate(
     drift: float = 0.3,
     cross_strength: float = 0.6,
     noise: float = 0.5,
+    days: int = DAYS,
+    drift_from_day: int = 1,
 ) -> RawTable:
-    """Generate the click log (the first `max_rows` rows of an `n_rows` log when max_rows is set)."""
+    """Generate the click log (the first `max_rows` rows of an `n_rows` log when max_rows is set), `days`
+    days long, drifting from day `drift_from_day` on (1: from the second day, as the log always did)."""
     if n_rows < 10:
         raise ValueError("n_rows must be at least 10")
+    if days < 2 or not 1 <= drift_from_day < days:
+        raise ValueError(
+            f"need days >= 2 and 1 <= drift_from_day < days, got days={days}, drift_from_day={drift_from_day}"
+        )
     n = n_rows if max_rows is None else min(n_rows, max_rows)
     rng = np.random.default_rng(seed)
     t = np.arange(n, dtype=np.float64) / n_rows  # position in time, 0..1
 
     # Categorical ids: power-law ranks. Drift: every day, the popularity ranks of large fields (ads, users,
     # sites: >= 1000 ids) move by drift x 1% of the field, so yesterday's head loses ground and new ids appear.
-    day = np.floor(t * DAYS).astype(np.int64)
+    drifted_days = np.maximum(np.floor(t * days).astype(np.int64) - (drift_from_day - 1), 0)  # day d: 1
     ids = np.empty((n, len(CARDINALITIES)), dtype=np.int64)
     for f, (k, a) in enumerate(zip(CARDINALITIES, ZIPF, strict=True)):
-        ids[:, f] = _power_law_ranks(rng, n, k, a) + day * _daily_shift(k, drift)  # may exceed k: new ids
+        ids[:, f] = _power_law_ranks(rng, n, k, a) + drifted_days * _daily_shift(k, drift)  # may exceed k: new ids
 
     # Effects are functions of the id (seeded per field), so they are stationary while popularity drifts.
     def id_effects(field: int, dim: int, scale: float, salt: int = 0) -> np.ndarray:
-        k = CARDINALITIES[field] + DAYS * _daily_shift(CARDINALITIES[field], drift) + 1
+        k = CARDINALITIES[field] + days * _daily_shift(CARDINALITIES[field], drift) + 1
         return np.random.default_rng((seed, field, dim, salt)).normal(0.0, scale, size=(k, dim))
 
     # Integer counts: log-normal, I2 shifted to allow Criteo's negative values.
@@ -165,7 +175,7 @@ def generate(
     sigma = rng.uniform(0.8, 1.8, size=13)
     counts = np.floor(np.exp(rng.normal(mu, sigma, size=(n, 13)))).astype(np.int64)
     counts[:, 1] -= 3
-    parts = _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effects)
+    parts = _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effects, days, drift_from_day)
     logit = sum(parts.values()) + rng.normal(0.0, noise, size=n)  # + what no feature explains
     logit += _calibrate(logit, base_ctr)
     label = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
@@ -181,7 +191,9 @@ def generate(
     return RawTable(pl.DataFrame(columns), "label", NUMERIC, CATEGORICAL, source=f"click_log_synthetic(seed={seed})")
 
 
-def _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effects) -> dict[str, np.ndarray]:
+def _click_logit_parts(
+    ids, counts, t, mu, seed, drift, cross_strength, id_effects, days=DAYS, drift_from_day=1
+) -> dict[str, np.ndarray]:
     """The planted click model, one logit term per kind of structure (tests and docs measure each)."""
     n = len(t)
     first = np.zeros(n)
@@ -196,10 +208,12 @@ def _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effec
         np.einsum("nd,nd,nd->n", a[ids[:, TRIPLE[0]]], b[ids[:, TRIPLE[1]]], c[ids[:, TRIPLE[2]]])
     )
     logs = np.log1p(np.maximum(counts, 0))
-    numeric = 0.6 * (1.0 - drift * t) * np.tanh(logs[:, 0] - mu[0])  # monotone, fading (concept drift)
+    # The fade runs from the log's first row by default (as it always did); after stationary days, from day d.
+    faded = t if drift_from_day == 1 else np.maximum(t - drift_from_day / days, 0.0)
+    numeric = 0.6 * (1.0 - drift * faded) * np.tanh(logs[:, 0] - mu[0])  # monotone, fading (concept drift)
     numeric -= 0.35 * _zscore(logs[:, 4]) ** 2  # U-shaped: linear models cannot fit it
     numeric_x_cat = 0.3 * _zscore(logs[:, 2]) * id_effects(5, 1, 1.0, salt=1)[ids[:, 5], 0]
-    daily = 0.25 * np.sin(2 * np.pi * DAYS * t)  # a daily cycle of the base rate
+    daily = 0.25 * np.sin(2 * np.pi * days * t)  # a daily cycle of the base rate
     return {
         "first_order": first,
         "pairwise": pairs,
