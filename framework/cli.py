@@ -218,13 +218,31 @@ def _cases_listing() -> str:
     return "".join(lines)
 
 
+SERVING_COMMANDS = ("export", "predict", "serve")
+SERVING_HELP = """Serving (each has --help):
+  mlsd export run_dir=<run dir> [backend=all|torch|export|onnx]    # a serving artefact of a finished ad click run
+  mlsd predict run_dir=<run dir> input=rows.parquet output=scores.csv   # batch prediction, rows/s
+  mlsd serve run_dir=<run dir> [backend=onnx] [batching=true] [port=8000]  # the model over HTTP
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run `run.py` with `argv` (default: sys.argv[1:]); exits 2 on errors the user can fix."""
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
     args = sys.argv[1:]
+    if args and args[0] in SERVING_COMMANDS:  # `mlsd export ...`, `mlsd predict ...`: no Hydra run
+        from framework.serving.commands import main as serving_main
+
+        try:
+            serving_main(args)
+        except UserError as exc:
+            _print_error(exc.title, str(exc))
+            sys.exit(exc.exit_code)
+        return
     if "--help" in args or "-h" in args:
         print(help_text())
+        print(SERVING_HELP)
         return
     os.environ["HYDRA_FULL_ERROR"] = "1"
     from hydra.errors import ConfigCompositionException, HydraException, OverrideParseException

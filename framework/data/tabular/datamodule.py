@@ -12,6 +12,7 @@ cached entry is memory-mapped, not read, so training on data larger than memory 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from framework.data.module import CaseDataModule
 from framework.data.tabular import out_of_core
 from framework.data.tabular.delimited import DelimitedFormat
 from framework.data.tabular.downsampling import downsample
-from framework.data.tabular.features import EncodedTable, FeatureSpec, TabularEncoder
+from framework.data.tabular.features import ENCODER_FILE, EncodedTable, FeatureSpec, TabularEncoder
 from framework.data.tabular.table import RawTable, check_file, split_sizes
 from framework.errors import ConfigError, DataError
 
@@ -63,6 +64,8 @@ class TabularDataModule(CaseDataModule):
         self.spec: FeatureSpec | None = None
         self.tables: dict[str, TensorTable] = {}
         self.train_rows: np.ndarray | None = None  # training rows kept by negative downsampling; None: all
+        self._encoder_state: dict[str, Any] | None = None  # TabularEncoder.state(), once built or read
+        self._encoder_file: Path | None = None  # the cache entry's copy of it, read when asked for
 
     # -- build or load -------------------------------------------------------------------------------
     def prepare(self) -> FeatureSpec:
@@ -74,6 +77,7 @@ class TabularDataModule(CaseDataModule):
         entry = cache.entry_path(self.cache_dir, self.cfg, key)
         if self.cfg.cache and cache.is_stored(entry):
             spec, splits, ctr = self._load(entry)
+            self._encoder_file = entry / ENCODER_FILE
             self.info["cache"] = "hit"
         elif (fmt := self._out_of_core_format()) is not None:
             self.info["cache"] = "miss"
@@ -83,7 +87,7 @@ class TabularDataModule(CaseDataModule):
             spec, splits = self._build()
             ctr = {name: float(t.label.mean()) if len(t) else None for name, t in splits.items()}
             if self.cfg.cache:
-                self._store(entry, spec, splits, ctr)
+                self._store(entry, spec, splits, ctr, self._encoder_state)
         self.info["cache_entry"] = str(entry) if self.cfg.cache else None
         self.info["rows"] = {name: len(t) for name, t in splits.items()}
         self.info["seconds"] = round(time.perf_counter() - start, 3)
@@ -117,6 +121,7 @@ class TabularDataModule(CaseDataModule):
         t0 = time.perf_counter()
         encoder = self._encoder()
         spec = encoder.fit(table, sizes[0])
+        self._encoder_state = encoder.state(table)
         encoded = encoder.transform(table)
         bounds = np.cumsum((0, *sizes))
         splits = {name: encoded.slice(int(bounds[i]), int(bounds[i + 1])) for i, name in enumerate(SPLITS)}
@@ -163,6 +168,7 @@ class TabularDataModule(CaseDataModule):
             return meta
 
         cache.store_from(entry, write)
+        self._encoder_file = entry / ENCODER_FILE  # encode_file wrote it there
         seconds = meta.pop("seconds")
         self.info["out_of_core"] = {"chunk_rows": chunk_rows, "chunks": meta.pop("chunks"), "seconds": seconds}
         self.info["read_seconds"] = round(count_seconds + seconds["parse"], 3)
@@ -170,10 +176,23 @@ class TabularDataModule(CaseDataModule):
         return self._load(entry)
 
     @staticmethod
-    def _store(entry: Path, spec: FeatureSpec, splits: dict[str, EncodedTable], ctr: dict[str, Any]) -> None:
+    def _store(
+        entry: Path,
+        spec: FeatureSpec,
+        splits: dict[str, EncodedTable],
+        ctr: dict[str, Any],
+        encoder: dict[str, Any] | None,
+    ) -> None:
         arrays = {f"{name}_{part}": getattr(t, part) for name, t in splits.items() for part in PARTS}
         rows = {name: len(t) for name, t in splits.items()}
-        cache.store(entry, arrays, {"spec": spec.to_dict(), "rows": rows, "ctr": ctr})
+
+        def write(folder: Path) -> dict[str, Any]:
+            for name, array in arrays.items():
+                np.save(folder / f"{name}.npy", array)
+            (folder / ENCODER_FILE).write_text(json.dumps(encoder))  # its own file: a cache hit does not read it
+            return {"spec": spec.to_dict(), "rows": rows, "ctr": ctr}
+
+        cache.store_from(entry, write)
 
     @staticmethod
     def _load(entry: Path) -> tuple[FeatureSpec, dict[str, EncodedTable], dict[str, Any]]:
@@ -181,6 +200,14 @@ class TabularDataModule(CaseDataModule):
         arrays, meta = cache.load(entry, [f"{name}_{part}" for name in SPLITS for part in PARTS], mmap=True)
         splits = {name: EncodedTable(*(arrays[f"{name}_{part}"] for part in PARTS)) for name in SPLITS}
         return FeatureSpec.from_dict(meta["spec"]), splits, meta["ctr"]
+
+    @property
+    def encoder_state(self) -> dict[str, Any] | None:
+        """`TabularEncoder.state()` of the encoder fit on train: what serving needs to encode raw rows (read
+        from the cache entry on first use: a Criteo vocabulary is tens of MB of JSON a training run never needs)."""
+        if self._encoder_state is None and self._encoder_file is not None and self._encoder_file.is_file():
+            self._encoder_state = json.loads(self._encoder_file.read_text())
+        return self._encoder_state
 
     @staticmethod
     def _tensors(t: EncodedTable) -> TensorTable:

@@ -13,7 +13,7 @@ too large for memory is fit and transformed a chunk at a time (`out_of_core.py`)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -23,6 +23,8 @@ from framework.data.tabular.table import RawTable
 from framework.errors import DataError
 
 OOV, MISSING, FIRST_ID = 0, 1, 2
+STATE_VERSION = 1  # of `TabularEncoder.state()`: bump when its layout changes
+ENCODER_FILE = "encoder.json"  # the state's file name in a cache entry, a run dir and a serving artefact
 _HASH_SEED = 20240611  # fixed: hashed ids must not change between runs
 _SLICE_ROWS = 1 << 18  # rows transformed at a time
 
@@ -160,8 +162,7 @@ class TabularEncoder:
         check_finite(table)
         frame, n = table.frame, table.frame.height
         categorical = [self._categorical_expr(c) for c in table.categorical]
-        numeric = [self._standardized_expr(c) for c in table.numeric]
-        numeric += [pl.col(c).is_null().cast(pl.Float32).alias(f"{c}_missing") for c in self.indicator_columns]
+        numeric = self.numeric_exprs(table.numeric)
         label = frame.get_column(table.label).cast(pl.Float32).to_numpy().copy()
         out = EncodedTable(np.empty((n, len(categorical)), np.int32), np.empty((n, len(numeric)), np.float32), label)
         for start in range(0, n, _SLICE_ROWS):  # a slice at a time: the expressions' temporaries stay small
@@ -173,12 +174,71 @@ class TabularEncoder:
                 out.numeric[start:stop] = part.select(numeric).to_numpy()
         return out
 
+    def state(self, table: RawTable) -> dict[str, Any]:
+        """Everything `transform` needs, as plain JSON: the settings, the raw columns and their dtypes (the
+        hashing trick hashes the dtype's bytes: a request must arrive as the same dtype), the vocabularies
+        (values in id order: value i has id FIRST_ID + i), hash buckets and numeric statistics."""
+        return {
+            "version": STATE_VERSION,
+            "settings": {
+                "min_count": self.min_count,
+                "hash_buckets": self.hash_buckets,
+                "numeric_transform": self.numeric_transform,
+                "standardize": self.standardize,
+                "missing_indicators": self.missing_indicators,
+            },
+            "ids": {"oov": OOV, "missing": MISSING, "first": FIRST_ID, "hash_seed": _HASH_SEED},
+            "polars": pl.__version__,  # hashed ids are stable within a polars version only
+            "label": table.label,
+            "categorical": list(table.categorical),
+            "numeric": list(table.numeric),
+            "dtypes": {c: str(table.frame.schema[c]) for c in [*table.categorical, *table.numeric]},
+            "vocabularies": {c: v.get_column(c).to_list() for c, v in self.vocabularies.items()},
+            "buckets": dict(self.buckets),
+            "stats": {c: list(ms) for c, ms in self.stats.items()},
+            "indicator_columns": list(self.indicator_columns),
+        }
+
+    @staticmethod
+    def from_state(state: dict[str, Any]) -> TabularEncoder:
+        """The fitted encoder `state()` describes (transforms rows to the same ids and values)."""
+        if state.get("version") != STATE_VERSION:
+            raise DataError(f"encoder state version {state.get('version')!r}, this code reads {STATE_VERSION}.")
+        encoder = TabularEncoder(**state["settings"])
+        dtypes = {c: polars_dtype(state["dtypes"][c]) for c in state["vocabularies"]}
+        encoder.vocabularies = {
+            c: pl.DataFrame(
+                {
+                    c: pl.Series(c, values, dtype=dtypes[c]),
+                    "id": pl.int_range(FIRST_ID, len(values) + FIRST_ID, eager=True),
+                }
+            ).with_columns(pl.col("id").cast(pl.Int32))
+            for c, values in state["vocabularies"].items()
+        }
+        encoder.buckets = {c: int(n) for c, n in state["buckets"].items()}
+        encoder.stats = {c: (float(m), float(s)) for c, (m, s) in state["stats"].items()}
+        encoder.indicator_columns = list(state["indicator_columns"])
+        return encoder
+
+    def numeric_exprs(self, columns: list[str]) -> list[pl.Expr]:
+        """The numeric features of `columns` (transformed, standardised, missing filled), then the indicators."""
+        numeric = [self._standardized_expr(c) for c in columns]
+        return numeric + [pl.col(c).is_null().cast(pl.Float32).alias(f"{c}_missing") for c in self.indicator_columns]
+
     def _standardized_expr(self, column: str) -> pl.Expr:
         mean, std = self.stats[column]
         x = self._numeric_expr(column)
         if self.standardize:
             x = (x - mean) / std
         return x.fill_null(0.0 if self.standardize else mean).cast(pl.Float32).alias(column)
+
+
+def polars_dtype(name: str) -> pl.DataType:
+    """A polars dtype from its str() (`UInt32`, `String`, `Int64`, ...)."""
+    dtype = getattr(pl, name, None)
+    if dtype is None:
+        raise DataError(f"encoder state: unknown column dtype {name!r}")
+    return dtype
 
 
 def check_finite(table: RawTable) -> None:

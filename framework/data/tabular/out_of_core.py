@@ -21,6 +21,7 @@ pass 2), except the chunk pass 1 ends on; a file of one chunk is parsed once.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from framework.data.tabular.delimited import DelimitedFormat
-from framework.data.tabular.features import EncodedTable, FeatureSpec, TabularEncoder, check_finite
+from framework.data.tabular.features import ENCODER_FILE, EncodedTable, FeatureSpec, TabularEncoder, check_finite
 from framework.data.tabular.lines import LineIndex
 from framework.data.tabular.table import RawTable
 from framework.errors import DataError
@@ -111,6 +112,8 @@ def encode_file(
     held = [_fit(fmt, path, index, sizes, encoder, seconds)]  # the last chunk of pass 1, parsed
     t0 = time.perf_counter()
     spec = encoder.spec(held[0][1])
+    # serving's copy of the encoder (any chunk gives the columns and their dtypes): beside the arrays
+    (folder / ENCODER_FILE).write_text(json.dumps(encoder.state(held[0][1])))
     writer = SplitWriter(folder, sizes, spec)
     seconds["fit"] += time.perf_counter() - t0
     try:

@@ -8,22 +8,34 @@ from torchmetrics import Metric
 
 from framework.data import prepared
 from framework.data.tabular.datamodule import TabularDataModule
+from framework.monitoring.windows import Windows
+from framework.serving.artifact import ENCODER_FILE
 from framework.serving.latency import row_scoring_latency
 from framework.tasks.ctr.module import CTRTask
 from framework.tasks.result import RecipeResult
+from framework.tracking.records import write_json_atomic
 from framework.training.loop import RunContext, fit_and_test, parameter_count
 from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
 
-def load_data(cfg: DictConfig) -> TabularDataModule:
-    """Read, check and encode the dataset (or load it from the cache), before any tracker starts."""
+def load_data(cfg: DictConfig) -> TabularDataModule | Windows:
+    """Read, check and encode the dataset (or load it from the cache), before any tracker starts.
+    With `retraining` set: the raw rows in time windows (each training encodes its own windows)."""
+    if cfg.get("retraining") is not None:
+        from framework.monitoring.windows import load_windows
+
+        return load_windows(cfg)
     return prepared(TabularDataModule, cfg)
 
 
-def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
-    """Train and test the ranking model, then time it scoring one request's candidates.
-    None on non-zero DDP ranks, which record nothing."""
+def run_case(ctx: RunContext, data: TabularDataModule | Windows, metrics: dict[str, Metric]) -> RecipeResult | None:
+    """Train and test the ranking model, then time it scoring one request's candidates (with `retraining`
+    set: replay the log with that strategy instead). None on non-zero DDP ranks, which record nothing."""
     cfg = ctx.cfg
+    if cfg.get("retraining") is not None:
+        from framework.monitoring.replay import run_replay
+
+        return run_replay(ctx, data, metrics)
     spec = data.spec
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
     task = CTRTask(
@@ -37,6 +49,8 @@ def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:
         return None
+    if data.encoder_state is not None:  # what `mlsd export` needs to encode raw rows exactly as training did
+        write_json_atomic(ctx.run_dir / ENCODER_FILE, data.encoder_state)
     with ctx.timer("serving"):
         serving = row_scoring_latency(task.scorer(), data.tables["test"], cfg.case, cfg.seed)
     metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}

@@ -96,6 +96,20 @@ class RankerFeatures(nn.Module):
             label="interacted",
         )
 
+    def tables(self) -> dict[str, torch.Tensor]:
+        """Every lookup table and the standardisation statistics: what serving needs (`from_tables`)."""
+        return dict(self.named_buffers())
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, torch.Tensor], spec: FeatureSpec) -> RankerFeatures:
+        """The features `tables()` came from, without the data module (a serving artefact holds the tables)."""
+        features = cls.__new__(cls)
+        nn.Module.__init__(features)
+        for name, tensor in tables.items():
+            features.register_buffer(name, tensor, persistent=name in ("mean", "std"))
+        features.spec = spec
+        return features
+
     def cross(self, users: torch.Tensor, items: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         """Raw cross features [U, K, len(CROSS)] of each user's list (items >= 0; padding scores count as 0)."""
         n_users, k = items.shape

@@ -58,6 +58,13 @@ def test_out_of_core_gives_the_in_memory_tables_and_caches_a_mapped_entry(criteo
     again.prepare()  # neither knob is in the cache key: they do not change the arrays
     assert again.info["cache"] == "hit" and again.info["cache_entry"] == str(entry)
     assert_same_tables(chunked, again)
+    # serving's copy of the encoder: the same ids either way, the numeric statistics to float rounding
+    states = [memory.encoder_state, chunked.encoder_state, again.encoder_state]  # fit, written in chunks, read
+    assert all(s is not None for s in states) and states[1] == states[2]
+    for key in ("vocabularies", "dtypes", "buckets", "categorical", "numeric"):
+        assert states[0][key] == states[1][key], key
+    for column, (mean, std) in states[0]["stats"].items():
+        assert states[1]["stats"][column] == pytest.approx([mean, std], rel=1e-9), column
     batch = next(iter(again.train_dataloader()))
     assert batch["categorical"].shape == (64, 26) and batch["numeric"].shape == (64, 13)
 
