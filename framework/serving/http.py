@@ -104,19 +104,8 @@ class RankingService:
         return await asyncio.get_running_loop().run_in_executor(self.worker, self.scorer.score, rows)
 
     def metadata(self) -> dict[str, Any]:
-        m = self.artifact.manifest
-        return {
-            "kind": m.get("kind"),
-            "case": m.get("case"),
-            "model": m.get("model"),
-            "backend": self.settings.backend,
-            "backends": self.artifact.backends,
-            "columns": {"categorical": self.encoder.categorical, "numeric": self.encoder.numeric},
-            "latency_budget_ms": m.get("latency_budget_ms"),
-            "settings": asdict(self.settings),
-            "run": {k: v for k, v in m.get("run", {}).items() if k in ("run_dir", "checkpoint", "git")},
-            "endpoints": {"rank": "POST /rank", "health": "GET /health", "metadata": "GET /metadata"},
-        }
+        columns = {"categorical": self.encoder.categorical, "numeric": self.encoder.numeric}
+        return _metadata(self.artifact, self.settings, "rank") | {"columns": columns}
 
 
 class MicroBatcher:
@@ -222,6 +211,22 @@ def _check_values(context: dict[str, Any], candidates: list[dict[str, Any]]) -> 
                 raise RequestError(422, f"{where}.{name}: {value} is not a finite number.")
 
 
+def _metadata(artifact: Artifact, settings: ServeSettings, endpoint: str) -> dict[str, Any]:
+    """What GET /metadata says about any artefact: the model, its backends, limits, the latency budget."""
+    m = artifact.manifest
+    return {
+        "kind": m.get("kind"),
+        "case": m.get("case"),
+        "model": m.get("model"),
+        "backend": settings.backend,
+        "backends": artifact.backends,
+        "latency_budget_ms": m.get("latency_budget_ms"),
+        "settings": asdict(settings),
+        "run": {k: v for k, v in m.get("run", {}).items() if k in ("run_dir", "checkpoint", "git")},
+        "endpoints": {endpoint: f"POST /{endpoint}", "health": "GET /health", "metadata": "GET /metadata"},
+    }
+
+
 def _json_path(match: re.Match) -> str:
     return f"candidates[{int(match.group(1)) - 1}].{match.group(2)}:"
 
@@ -273,21 +278,12 @@ class RecommendService:
         return {"user": user, "items": items[keep].tolist(), "scores": [float(s) for s in scores[keep]]}
 
     def metadata(self) -> dict[str, Any]:
-        m = self.artifact.manifest
-        return {
-            "kind": m.get("kind"),
-            "case": m.get("case"),
-            "model": m.get("model"),
-            "backend": self.settings.backend,
-            "backends": self.artifact.backends,
-            "users": len(self.recommender.users),
-            "candidates": self.recommender.k,
-            "index": m.get("index"),
-            "latency_budget_ms": m.get("latency_budget_ms"),
-            "settings": asdict(self.settings),
-            "run": {k: v for k, v in m.get("run", {}).items() if k in ("run_dir", "checkpoint", "git")},
-            "endpoints": {"recommend": "POST /recommend", "health": "GET /health", "metadata": "GET /metadata"},
-        }
+        extra = {"users": len(self.recommender.users), "candidates": self.recommender.k}
+        return (
+            _metadata(self.artifact, self.settings, "recommend")
+            | extra
+            | {"index": self.artifact.manifest.get("index")}
+        )
 
 
 def create_app(artifact: Artifact, settings: ServeSettings) -> FastAPI:
