@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.argv = [sys.argv[0], *argv]
     args = sys.argv[1:]
     if args and args[0] in SERVING_COMMANDS:  # `mlsd export ...`, `mlsd predict ...`: no Hydra run
-        from framework.serving.commands import main as serving_main
+        from framework.deployment.commands import main as serving_main
 
         try:
             serving_main(args)

@@ -34,11 +34,11 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from framework.deployment.export import export_run  # noqa: E402
 from framework.serving.artifact import BACKENDS, read_artifact  # noqa: E402
 from framework.serving.backends import load_scorer  # noqa: E402
 from framework.serving.batch import predict_file  # noqa: E402
 from framework.serving.encode import RowEncoder, request_frame  # noqa: E402
-from framework.serving.export import export_run  # noqa: E402
 from framework.serving.latency import measure_latency  # noqa: E402
 
 
@@ -106,7 +106,7 @@ def measure(artifact_dir: Path, source: Path, backend: str, candidates: int, n_r
 
 def video_latency(run_dir: Path, n_requests: int) -> None:
     """p50/p99 of one video recommendation request (user -> stage 1 -> K candidates -> ranker -> top 10)."""
-    from framework.serving.two_stage import Recommender
+    from framework.deployment.two_stage import Recommender
 
     artifact = read_artifact(export_run(run_dir))
     n_users, k = artifact.manifest["n_users"], artifact.manifest["candidates"]

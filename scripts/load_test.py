@@ -239,8 +239,8 @@ if ls is not None:
             self.artifact_path, self.backend = artifact, backend
 
         def setup(self, device: str) -> None:
+            from framework.deployment.http import RankingService, ServeSettings
             from framework.serving.artifact import read_artifact
-            from framework.serving.http import RankingService, ServeSettings
 
             # mlsd serve's own request path (checks, JSON -> arrays, the scorer): only the server differs
             settings = ServeSettings(backend=self.backend, threads=1)
@@ -324,8 +324,8 @@ def main() -> None:
 
     from omegaconf import OmegaConf
 
+    from framework.deployment.export import export_run
     from framework.serving.artifact import MANIFEST, default_artifact_dir
-    from framework.serving.export import export_run
 
     artifact = default_artifact_dir(args.run_dir)
     if not (artifact / MANIFEST).is_file():

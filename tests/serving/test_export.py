@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 
 from framework.data.tabular.features import MISSING, OOV
+from framework.deployment.export import export_run
 from framework.serving.artifact import BACKENDS, read_artifact
 from framework.serving.backends import load_scorer
 from framework.serving.batch import predict_file
 from framework.serving.encode import RowEncoder, request_frame
-from framework.serving.export import export_run
 from tests.conftest import run_cli
 from tests.serving.helpers import ATOL, RunRows, run_rows, train
 

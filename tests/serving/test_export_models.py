@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from framework.deployment.export import export_run
 from framework.serving.artifact import BACKENDS, read_artifact
 from framework.serving.backends import load_scorer
 from framework.serving.encode import RowEncoder
-from framework.serving.export import export_run
 from framework.validation import models_for_kind
 from tests.conftest import read_run
 from tests.serving.helpers import ATOL, log_loss, run_rows, train

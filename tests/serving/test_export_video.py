@@ -13,11 +13,11 @@ from omegaconf import OmegaConf
 
 from framework.data import prepared
 from framework.data.interactions.datamodule import InteractionDataModule
+from framework.deployment.export import export_run
+from framework.deployment.two_stage import Recommender
 from framework.serving.artifact import BACKENDS, read_artifact
-from framework.serving.export import export_run
 from framework.serving.retriever import Retriever
 from framework.serving.run_dir import TrainedRun, model_weights
-from framework.serving.two_stage import Recommender
 from framework.tasks.two_stage.ranker_features import RankerFeatures
 from framework.tasks.two_stage.ranking import rerank
 from tests.conftest import FAST, run_cli

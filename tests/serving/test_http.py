@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from framework.deployment.export import export_run
+from framework.deployment.http import ServeSettings, create_app
 from framework.serving.artifact import read_artifact
 from framework.serving.backends import load_scorer
 from framework.serving.encode import RowEncoder
-from framework.serving.export import export_run
-from framework.serving.http import ServeSettings, create_app
 from tests.conftest import ROOT
 from tests.serving.helpers import ATOL, RunRows, run_rows, train
 
@@ -220,7 +220,7 @@ def video_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_recommend_gives_both_stages_top_k_and_names_bad_fields(video_artifact: Path) -> None:
-    from framework.serving.two_stage import Recommender
+    from framework.deployment.two_stage import Recommender
 
     a = read_artifact(video_artifact)
     reference = Recommender(a, "onnx")

@@ -8,7 +8,6 @@ from torchmetrics import Metric
 
 from framework.data import prepared
 from framework.data.tabular.datamodule import TabularDataModule
-from framework.monitoring.windows import Windows
 from framework.serving.artifact import ENCODER_FILE
 from framework.serving.latency import row_scoring_latency
 from framework.tasks.ctr.module import CTRTask
@@ -18,24 +17,15 @@ from framework.training.loop import RunContext, fit_and_test, parameter_count
 from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
 
-def load_data(cfg: DictConfig) -> TabularDataModule | Windows:
-    """Read, check and encode the dataset (or load it from the cache), before any tracker starts.
-    With `retraining` set: the raw rows in time windows (each training encodes its own windows)."""
-    if cfg.get("retraining") is not None:
-        from framework.monitoring.windows import load_windows
-
-        return load_windows(cfg)
+def load_data(cfg: DictConfig) -> TabularDataModule:
+    """Read, check and encode the dataset (or load it from the cache), before any tracker starts."""
     return prepared(TabularDataModule, cfg)
 
 
-def run_case(ctx: RunContext, data: TabularDataModule | Windows, metrics: dict[str, Metric]) -> RecipeResult | None:
-    """Train and test the ranking model, then time it scoring one request's candidates (with `retraining`
-    set: replay the log with that strategy instead). None on non-zero DDP ranks, which record nothing."""
+def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
+    """Train and test the ranking model, then time it scoring one request's candidates.
+    None on non-zero DDP ranks, which record nothing."""
     cfg = ctx.cfg
-    if cfg.get("retraining") is not None:
-        from framework.monitoring.replay import run_replay
-
-        return run_replay(ctx, data, metrics)
     spec = data.spec
     model = instantiate(cfg.model, _partial_=True, _convert_="all")(feature_spec=spec)
     task = CTRTask(

@@ -12,8 +12,8 @@ import pytest
 
 from framework.data.tabular.features import MISSING, OOV, TabularEncoder
 from framework.data.tabular.table import RawTable
+from framework.deployment.commands import parse
 from framework.errors import ConfigError, DataError
-from framework.serving.commands import parse
 from framework.serving.encode import RowEncoder, request_frame
 
 

@@ -18,7 +18,7 @@ backend (torch: eager state_dict, export: torch.export program, onnx: ONNX Runti
 Ad click (ctr) runs: the encoder (vocabularies, hash buckets, numeric statistics), the FeatureSpec and the
 recalibration shift. Video recommendation (two_stage) runs: user and item vectors, the index config, the
 items each user has seen, the ranker's feature tables; the ranker is the model
-(framework.serving.two_stage.Recommender serves it).
+(framework.deployment.two_stage.Recommender serves it).
 
   mlsd export run_dir=outputs/2026-12-04/09-00-00
   mlsd export run_dir=outputs/2026-12-04/09-00-00 backend=onnx out=/tmp/ctr-artefact
@@ -86,7 +86,7 @@ def _int(command: str, args: dict[str, str], key: str, default: int | None) -> i
 
 
 def export_command(argv: list[str]) -> None:
-    from framework.serving.export import export_run
+    from framework.deployment.export import export_run
 
     args = parse("export", argv)
     run_dir = _required("export", args, "run_dir")
@@ -97,11 +97,11 @@ def export_command(argv: list[str]) -> None:
 
 
 def predict_command(argv: list[str]) -> None:
+    from framework.deployment.export import check_backends, export_run
     from framework.serving.artifact import MANIFEST, default_artifact_dir, read_artifact
     from framework.serving.backends import load_scorer
     from framework.serving.batch import CHUNK_ROWS, predict_file
     from framework.serving.encode import RowEncoder
-    from framework.serving.export import check_backends, export_run
 
     args = parse("predict", argv)
     if ("run_dir" in args) == ("artifact" in args):
@@ -157,8 +157,8 @@ def _flag(command: str, args: dict[str, str], key: str) -> bool:
 
 def _artifact_path(command: str, args: dict[str, str]) -> Path:
     """artifact=DIR, or run_dir=DIR's serving artefact (exported first when it is not there yet)."""
+    from framework.deployment.export import export_run
     from framework.serving.artifact import MANIFEST, default_artifact_dir
-    from framework.serving.export import export_run
 
     if ("run_dir" in args) == ("artifact" in args):
         raise ConfigError(f"mlsd {command}: give run_dir=... or artifact=... (one of them). See: mlsd {command} --help")
@@ -172,8 +172,8 @@ def _artifact_path(command: str, args: dict[str, str]) -> Path:
 
 
 def serve_command(argv: list[str]) -> None:
+    from framework.deployment.export import check_backends
     from framework.serving.artifact import read_artifact
-    from framework.serving.export import check_backends
 
     args = parse("serve", argv)
     backend = args.get("backend", "onnx")
@@ -187,7 +187,7 @@ def serve_command(argv: list[str]) -> None:
         raise ConfigError(
             f"mlsd serve: max_wait_ms must be a number of milliseconds in [0, 1000], got '{args['max_wait_ms']}'."
         )
-    from framework.serving.http import ServeSettings, serve
+    from framework.deployment.http import ServeSettings, serve
 
     settings = ServeSettings(
         backend=backend,

@@ -240,8 +240,8 @@ class RecommendService:
     """Both stages of a video recommendation artefact for one user per request (`Recommender`)."""
 
     def __init__(self, artifact: Artifact, settings: ServeSettings) -> None:
+        from framework.deployment.two_stage import Recommender
         from framework.errors import ConfigError
-        from framework.serving.two_stage import Recommender
 
         if settings.batching:  # a setting that would do nothing is an error
             raise ConfigError("batching=true applies to ranking requests (/rank); /recommend serves one user a call.")

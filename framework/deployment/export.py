@@ -5,7 +5,7 @@ format (`framework.serving.graph`) plus everything a request needs.
     mlsd export run_dir=outputs/... backend=onnx out=/srv/models/ctr-v3
 
 ctr runs: the ranking model (probabilities, recalibration included) and the encoder (`encoder.json`).
-two_stage runs: `framework.serving.two_stage` (user and item vectors, the index, the ranker).
+two_stage runs: `framework.deployment.two_stage` (user and item vectors, the index, the ranker).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, backends: lis
     run = TrainedRun(run_dir)
     out_dir = Path(out) if out else default_artifact_dir(run.run_dir)
     if run.kind == "two_stage":
-        from framework.serving.two_stage import export_two_stage
+        from framework.deployment.two_stage import export_two_stage
 
         return export_two_stage(run, out_dir, backends)
     return _export_ctr(run, out_dir, backends)
