@@ -173,3 +173,27 @@ def test_a_normal_run_has_no_retraining_node() -> None:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("run", overrides=["case=ad_click"])
     assert cfg.get("retraining") is None  # the ctr recipe trains and tests as it always did
+
+
+@pytest.mark.parametrize(
+    ("dataset", "relative", "rows"),
+    [
+        ("criteo", "criteo-display-advertising-challenge/dac_train_first1999.txt", 1999),
+        ("avazu", "avazu-ctr/train_first499.csv", 499),
+    ],
+)
+def test_a_real_log_replays_in_file_order(dataset: str, relative: str, rows: int, tmp_path: Path) -> None:
+    """Criteo's and Avazu's files are in time order: their rows are the windows, in order."""
+    from tests.conftest import shared_file
+
+    path = shared_file(relative)
+    args = ["case=ad_click", "model=lr", "logger=none", "trainer.enable_progress_bar=false", f"dataset={dataset}"]
+    args += [f"dataset.path={path}", "retraining=scheduled", "retraining.every=1", "retraining.windows=4"]
+    args += ["retraining.initial_windows=2", "retraining.train_windows=2", "retraining.epochs=1"]
+    assert run_cli(*args, f"hydra.run.dir={tmp_path}") == 0
+    record = read_run(tmp_path)
+    windows = record["retraining"]["windows"]
+    assert record["status"] == "finished" and record["data"]["rows"] == {"log": rows, "windows": 4}
+    assert [w["window"] for w in windows] == [2, 3] and [w["generation"] for w in windows] == [0, 1]
+    assert all(math.isfinite(w["nce"]) and 0 < w["auroc"] < 1 for w in windows)
+    assert [e["trained_on"] for e in record["retraining"]["events"]] == [[1, 2]]
