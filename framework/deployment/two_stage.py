@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from framework.data.interactions.table import UserItemSets
 from framework.errors import DataError
 from framework.serving.artifact import MODEL_CONFIG, SPEC_FILE, Artifact, write_artifact
 from framework.serving.graph import save_backends, versions
@@ -117,11 +118,10 @@ class Recommender:
         if artifact.manifest["kind"] != "two_stage":
             raise DataError(f"{artifact.path}: a {artifact.manifest['kind']} artefact, not a two-stage recommender.")
         arrays = {name: np.load(artifact.path / f"{name}.npy") for name in _ARRAYS}
-        self.users, self.seen_indptr, self.seen_items = (
-            arrays["user_vectors"],
-            arrays["seen_indptr"],
-            arrays["seen_items"],
-        )
+        self.users = arrays["user_vectors"]
+        indptr, n_items = arrays["seen_indptr"], len(arrays["item_vectors"])
+        owners = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))  # the run's history, as the run held it
+        self.seen = UserItemSets(owners, arrays["seen_items"], len(indptr) - 1, n_items)
         self.k = int(artifact.manifest["candidates"])
         self.index = instantiate(artifact.manifest["index"])
         self.index.build(arrays["item_vectors"])
@@ -133,13 +133,12 @@ class Recommender:
         """Stage 1: the user's top K unseen items and their inner products (-1 / -inf pad a short list)."""
         if not 0 <= user < len(self.users):
             raise DataError(f"user {user} is unknown: users are indices 0..{len(self.users) - 1}.")
-        seen = self.seen_items[self.seen_indptr[user] : self.seen_indptr[user + 1]]
-        scores, ids = self.index.search(self.users[user : user + 1], min(self.index.n_items, self.k + len(seen)))
-        keep = (ids[0] >= 0) & ~np.isin(ids[0], seen)
-        items, kept = np.full(self.k, -1, np.int64), np.full(self.k, -np.inf, np.float32)
-        found = min(self.k, int(keep.sum()))
-        items[:found], kept[:found] = ids[0][keep][:found], scores[0][keep][:found]
-        return items, kept
+        import torch
+
+        from framework.serving.retriever import unseen_top_k
+
+        items, scores = unseen_top_k(self.index, self.users[user : user + 1], torch.tensor([user]), self.seen, self.k)
+        return items[0].numpy(), scores[0].numpy()
 
     def recommend(self, user: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The top `k` items for `user` after both stages, and their ranker logits."""

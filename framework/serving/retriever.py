@@ -28,6 +28,39 @@ class Candidates:
         return targets.contains(users, self.items.clamp_min(0)) & (self.items >= 0)
 
 
+def unseen_first(
+    users: torch.Tensor, ids: np.ndarray, scores: np.ndarray, history: UserItemSets, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first k results of each user's search that are not in their history, in rank order."""
+    ids_t, scores_t = torch.from_numpy(ids).long(), torch.from_numpy(scores).float()
+    keep = (ids_t >= 0) & ~history.contains(users[:, None].expand_as(ids_t), ids_t.clamp_min(0))
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # kept ones first, in rank order
+    kept = keep.gather(1, order)
+    items = ids_t.gather(1, order).masked_fill(~kept, -1)
+    return items, scores_t.gather(1, order).masked_fill(~kept, float("-inf"))
+
+
+def pad_lists(items: torch.Tensor, scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lists shorter than k (a small catalogue) padded with item -1, score -inf."""
+    if items.shape[1] >= k:
+        return items, scores
+    extra = k - items.shape[1]
+    return (
+        torch.cat([items, items.new_full((len(items), extra), -1)], 1),
+        torch.cat([scores, scores.new_full((len(scores), extra), float("-inf"))], 1),
+    )
+
+
+def unseen_top_k(
+    index: VectorIndex, queries: np.ndarray, users: torch.Tensor, history: UserItemSets, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stage 1 for these users' query vectors: k + (most items one of them saw) results from the index, then
+    each user's first k unseen ones (items [U, k], -1 padded; scores [U, k], -inf padded)."""
+    depth = min(index.n_items, k + int(history.counts(users).max()))
+    scores, ids = index.search(queries, depth)
+    return pad_lists(*unseen_first(users, ids, scores, history, k), k)
+
+
 class Retriever:
     """A copy of the trained retrieval model (CPU, eval mode), the user feature table, and the item index."""
 
@@ -48,34 +81,12 @@ class Retriever:
         with torch.inference_mode():
             return self.model.user_vectors(self.user_cat[users], self.user_num[users]).float().numpy()
 
-    @staticmethod
-    def _unseen_first(
-        users: torch.Tensor, ids: np.ndarray, scores: np.ndarray, history: UserItemSets, k: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        ids_t, scores_t = torch.from_numpy(ids).long(), torch.from_numpy(scores).float()
-        keep = (ids_t >= 0) & ~history.contains(users[:, None].expand_as(ids_t), ids_t.clamp_min(0))
-        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # kept ones first, in rank order
-        kept = keep.gather(1, order)
-        items = ids_t.gather(1, order).masked_fill(~kept, -1)
-        return items, scores_t.gather(1, order).masked_fill(~kept, float("-inf"))
-
-    def _pad(self, items: torch.Tensor, scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if items.shape[1] >= k:
-            return items, scores
-        extra = k - items.shape[1]
-        return (
-            torch.cat([items, items.new_full((len(items), extra), -1)], 1),
-            torch.cat([scores, scores.new_full((len(scores), extra), float("-inf"))], 1),
-        )
-
     def candidates(self, users: torch.Tensor, history: UserItemSets, k: int, batch_size: int = 1024) -> Candidates:
         """The top k unseen items of every user, in the index's order."""
         all_items, all_scores = [], []
         for s in range(0, len(users), batch_size):
             batch = users[s : s + batch_size]
-            depth = min(self.index.n_items, k + int(history.counts(batch).max()))
-            scores, ids = self.index.search(self.user_vectors(batch), depth)
-            items, kept_scores = self._pad(*self._unseen_first(batch, ids, scores, history, k), k)
+            items, kept_scores = unseen_top_k(self.index, self.user_vectors(batch), batch, history, k)
             all_items.append(items)
             all_scores.append(kept_scores)
         return Candidates(users, torch.cat(all_items), torch.cat(all_scores))
@@ -83,9 +94,7 @@ class Retriever:
     def request(self, user: int, history: UserItemSets, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One serving request: the user's top k unseen items and their scores."""
         users = torch.tensor([user])
-        depth = min(self.index.n_items, k + int(history.counts(users)[0]))
-        scores, ids = self.index.search(self.user_vectors(users), depth)
-        items, kept_scores = self._pad(*self._unseen_first(users, ids, scores, history, k), k)
+        items, kept_scores = unseen_top_k(self.index, self.user_vectors(users), users, history, k)
         return items[0], kept_scores[0]
 
     def recall_against_exact(self, users: torch.Tensor, k: int) -> float:
