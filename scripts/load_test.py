@@ -256,14 +256,8 @@ if ls is not None:
             from framework.serving.encode import EncodedRows
 
             parts = x if isinstance(x, list) else [x]
-            merged = EncodedRows(
-                np.concatenate([p.categorical for p in parts]), np.concatenate([p.numeric for p in parts])
-            )
-            scores = self.service.scorer.score(merged)
-            out, start = [], 0
-            for p in parts:
-                out.append(scores[start : start + len(p)])
-                start += len(p)
+            scores = self.service.scorer.score(EncodedRows.concat(parts))
+            out = np.split(scores, EncodedRows.offsets(parts))
             return out if isinstance(x, list) else out[0]
 
         def unbatch(self, output: list) -> list:

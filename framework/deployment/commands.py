@@ -97,27 +97,20 @@ def export_command(argv: list[str]) -> None:
 
 
 def predict_command(argv: list[str]) -> None:
-    from framework.deployment.export import check_backends, export_run
-    from framework.serving.artifact import MANIFEST, default_artifact_dir, read_artifact
+    from framework.deployment.export import check_backends
+    from framework.serving.artifact import read_artifact
     from framework.serving.backends import load_scorer
     from framework.serving.batch import CHUNK_ROWS, predict_file
     from framework.serving.encode import RowEncoder
 
     args = parse("predict", argv)
-    if ("run_dir" in args) == ("artifact" in args):
-        raise ConfigError("mlsd predict: give run_dir=... or artifact=... (one of them). See: mlsd predict --help")
+    _one_source("predict", args)  # before the other checks: a run_dir is exported only once they pass
     input_path, output_path = _required("predict", args, "input"), _required("predict", args, "output")
     backend = args.get("backend", "onnx")
     check_backends([backend])
     chunk_rows = _int("predict", args, "chunk_rows", CHUNK_ROWS)
     threads = _int("predict", args, "threads", None)
-    if "run_dir" in args:
-        path = default_artifact_dir(Path(args["run_dir"]).expanduser())
-        if not (path / MANIFEST).is_file():
-            print(f"no serving artefact in {path}: exporting the run first", file=sys.stderr)
-            export_run(args["run_dir"])
-    else:
-        path = Path(args["artifact"])
+    path = _artifact_path("predict", args)
     artifact = read_artifact(path)
     if artifact.manifest["kind"] != "ctr":
         raise ConfigError(f"mlsd predict scores ctr (ad click) artefacts; {path} is a {artifact.manifest['kind']} one.")
@@ -155,13 +148,17 @@ def _flag(command: str, args: dict[str, str], key: str) -> bool:
     return value == "true"
 
 
+def _one_source(command: str, args: dict[str, str]) -> None:
+    if ("run_dir" in args) == ("artifact" in args):
+        raise ConfigError(f"mlsd {command}: give run_dir=... or artifact=... (one of them). See: mlsd {command} --help")
+
+
 def _artifact_path(command: str, args: dict[str, str]) -> Path:
     """artifact=DIR, or run_dir=DIR's serving artefact (exported first when it is not there yet)."""
     from framework.deployment.export import export_run
     from framework.serving.artifact import MANIFEST, default_artifact_dir
 
-    if ("run_dir" in args) == ("artifact" in args):
-        raise ConfigError(f"mlsd {command}: give run_dir=... or artifact=... (one of them). See: mlsd {command} --help")
+    _one_source(command, args)
     if "artifact" in args:
         return Path(args["artifact"])
     path = default_artifact_dir(Path(args["run_dir"]).expanduser())

@@ -39,7 +39,7 @@ from fastapi import FastAPI, Request  # at module level: FastAPI reads the endpo
 from fastapi.responses import JSONResponse
 
 from framework.errors import DataError
-from framework.serving.encode import EncodedRows
+from framework.serving.encode import EncodedRows, request_frame
 
 if TYPE_CHECKING:
     from framework.serving.artifact import Artifact
@@ -79,13 +79,11 @@ class RankingService:
         self.lookup = LookupEncoder(self.encoder, artifact.encoder)
         self.scorer: Scorer = load_scorer(artifact, settings.backend, settings.threads)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlsd-score")
-        self.batcher = MicroBatcher(self.scorer, settings) if settings.batching else None
+        self.batcher = MicroBatcher(self.scorer, self.worker, settings) if settings.batching else None
 
     def request_rows(self, body: Any) -> EncodedRows:
         """The request's candidates encoded for the model (RequestError naming the field if they cannot be):
         by dict lookups for the usual request, through the polars encoder (and its checks) otherwise."""
-        from framework.serving.encode import request_frame
-
         context, candidates = _parse_rank_body(body, self.settings.max_candidates)
         rows = self.lookup.encode(context, candidates)
         if rows is not None:
@@ -109,14 +107,14 @@ class RankingService:
 
 
 class MicroBatcher:
-    """Groups concurrent requests' frames into one scoring call (see the module docstring)."""
+    """Groups concurrent requests' rows into one scoring call (see the module docstring)."""
 
-    def __init__(self, scorer: Scorer, settings: ServeSettings) -> None:
+    def __init__(self, scorer: Scorer, worker: ThreadPoolExecutor, settings: ServeSettings) -> None:
         self.scorer = scorer
+        self.worker = worker  # the service's one model thread
         self.max_wait_s = settings.max_wait_ms / 1000.0
         self.max_rows = settings.max_batch_rows
         self.queue: asyncio.Queue[tuple[EncodedRows, asyncio.Future]] | None = None
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlsd-batch")
         self.batches = 0
         self.requests = 0
 
@@ -154,17 +152,13 @@ class MicroBatcher:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            start = 0
-            for rows, future in batch:
+            parts = [rows for rows, _ in batch]
+            for (_, future), part_scores in zip(batch, np.split(scores, EncodedRows.offsets(parts)), strict=True):
                 if not future.done():  # its client may have gone
-                    future.set_result(scores[start : start + len(rows)])
-                start += len(rows)
+                    future.set_result(part_scores)
 
     def _score(self, parts: list[EncodedRows]) -> np.ndarray:
-        if len(parts) == 1:
-            return self.scorer.score(parts[0])
-        merged = EncodedRows(np.concatenate([p.categorical for p in parts]), np.concatenate([p.numeric for p in parts]))
-        return self.scorer.score(merged)
+        return self.scorer.score(EncodedRows.concat(parts))
 
 
 def _parse_rank_body(body: Any, max_candidates: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

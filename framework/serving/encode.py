@@ -38,6 +38,18 @@ class EncodedRows:
     def __len__(self) -> int:
         return len(self.categorical)
 
+    @staticmethod
+    def concat(parts: Sequence[EncodedRows]) -> EncodedRows:
+        """Several requests' rows as one batch (score it once, then `np.split` the scores at `offsets`)."""
+        if len(parts) == 1:
+            return parts[0]
+        return EncodedRows(np.concatenate([p.categorical for p in parts]), np.concatenate([p.numeric for p in parts]))
+
+    @staticmethod
+    def offsets(parts: Sequence[EncodedRows]) -> list[int]:
+        """Where each part after the first starts in `concat(parts)`."""
+        return np.cumsum([len(p) for p in parts])[:-1].tolist()
+
 
 class RowEncoder:
     """Checks and encodes raw rows (a polars frame with the training column names) for the model."""
