@@ -24,17 +24,21 @@ def build_metrics(eval_cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def compute_once(metrics: dict[str, Any], inputs: Any, select: Callable[[Any], Any] | None = None) -> dict[str, float]:
+def compute_once(metrics: dict[str, Any], *inputs: Any, select: Callable[[Any], Any] | None = None) -> dict[str, float]:
     """name -> value of each metric of the suite on one whole split, outside a training loop.
 
-    Every metric is updated with `inputs`, or with `select(metric)` when given (a suite whose metrics
-    read different views of the scores). Fresh clones: the suite's own states are untouched, and nothing
-    is all-gathered (the split is whole on this process; other DDP ranks are not here)."""
+    Every metric is updated with `inputs` (`update(*inputs)`: e.g. predictions and targets), or with
+    `select(metric)` when given (a suite whose metrics read different views of the scores). Fresh clones:
+    the suite's own states are untouched, and nothing is all-gathered (the split is whole on this process;
+    other DDP ranks are not here)."""
     out = {}
     for name, metric in metrics.items():
         m = metric.clone()
         m.reset()
         m._to_sync = False
-        m.update(select(metric) if select is not None else inputs)
+        if select is not None:
+            m.update(select(metric))
+        else:
+            m.update(*inputs)
         out[name] = float(m.compute())
     return out

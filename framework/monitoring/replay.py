@@ -23,6 +23,7 @@ import torch
 from torchmetrics import Metric
 
 from framework.data.tabular.features import EncodedTable, TabularEncoder
+from framework.metrics.suite import compute_once
 from framework.monitoring import detectors, report
 from framework.monitoring.strategies import Decision, Evidence, decide
 from framework.monitoring.windows import Windows, fit_encoder, tensors
@@ -78,14 +79,7 @@ class BestWeights(L.Callback):
 
 def window_metrics(metrics: dict[str, Metric], probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """The eval suite's metrics of one window's predictions (fresh clones: nothing accumulates)."""
-    preds, target = torch.from_numpy(probs), torch.from_numpy(labels).int()
-    out = {}
-    for name, metric in metrics.items():
-        m = metric.clone()
-        m.reset()
-        m.update(preds, target)
-        out[name] = float(m.compute())
-    return out
+    return compute_once(metrics, torch.from_numpy(probs), torch.from_numpy(labels).int())
 
 
 def predict(task: CTRTask, encoded: EncodedTable, batch_size: int) -> np.ndarray:
