@@ -24,7 +24,7 @@ import numpy as np
 
 from framework.data.interactions.table import UserItemSets
 from framework.errors import DataError
-from framework.serving.artifact import MODEL_CONFIG, SPEC_FILE, Artifact, write_artifact
+from framework.serving.artifact import ENCODER_FILE, MODEL_CONFIG, SPEC_FILE, Artifact, write_artifact
 from framework.serving.graph import save_backends, versions
 from framework.serving.run_dir import TrainedRun, model_weights
 
@@ -73,7 +73,7 @@ def export_two_stage(run: TrainedRun, out: Path, backends: list[str]) -> Path:
             np.save(folder / f"{name}.npy", array)
         torch.save(features.tables(), folder / RANKER_TABLES)
         (folder / SPEC_FILE).write_text(json.dumps(ranker_spec, indent=1) + "\n")
-        (folder / "encoder.json").write_text("{}\n")  # users and items arrive as indices: no raw encoding here
+        (folder / ENCODER_FILE).write_text("{}\n")  # users and items arrive as indices: no raw encoding here
         OmegaConf.save(cfg.ranker, folder / MODEL_CONFIG)
         return {
             "kind": "two_stage",

@@ -202,11 +202,16 @@ class TabularDataModule(CaseDataModule):
         return FeatureSpec.from_dict(meta["spec"]), splits, meta["ctr"]
 
     @property
+    def encoder_file(self) -> Path | None:
+        """The cache entry's copy of the encoder state, when there is one (a cache hit, an out-of-core build)."""
+        return self._encoder_file if self._encoder_file is not None and self._encoder_file.is_file() else None
+
+    @property
     def encoder_state(self) -> dict[str, Any] | None:
         """`TabularEncoder.state()` of the encoder fit on train: what serving needs to encode raw rows (read
         from the cache entry on first use: a Criteo vocabulary is tens of MB of JSON a training run never needs)."""
-        if self._encoder_state is None and self._encoder_file is not None and self._encoder_file.is_file():
-            self._encoder_state = json.loads(self._encoder_file.read_text())
+        if self._encoder_state is None and self.encoder_file is not None:
+            self._encoder_state = json.loads(self.encoder_file.read_text())
         return self._encoder_state
 
     @staticmethod

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import Metric
 
 from framework.data import prepared
 from framework.data.tabular.datamodule import TabularDataModule
-from framework.serving.artifact import ENCODER_FILE
+from framework.data.tabular.features import ENCODER_FILE
 from framework.serving.latency import row_scoring_latency
 from framework.tasks.ctr.module import CTRTask
 from framework.tasks.result import RecipeResult
-from framework.tracking.records import write_json_atomic
+from framework.tracking.records import atomic_file, write_json_atomic
 from framework.training.loop import RunContext, fit_and_test, parameter_count
 from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
@@ -39,8 +42,7 @@ def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric
     result = fit_and_test(ctx, task, data)
     if not result.is_global_zero:
         return None
-    if data.encoder_state is not None:  # what `mlsd export` needs to encode raw rows exactly as training did
-        write_json_atomic(ctx.run_dir / ENCODER_FILE, data.encoder_state)
+    save_encoder(data, ctx.run_dir / ENCODER_FILE)  # what `mlsd export` needs to encode rows as training did
     with ctx.timer("serving"):
         serving = row_scoring_latency(task.scorer(), data.tables["test"], cfg.case, cfg.seed)
     metrics_out = {k: v for k, v in result.best.items() if k.startswith("val/")}
@@ -60,3 +62,14 @@ def run_case(ctx: RunContext, data: TabularDataModule, metrics: dict[str, Metric
             "parameters": parameter_count(model),
         },
     )
+
+
+def save_encoder(data: TabularDataModule, path: Path) -> None:
+    """The train-fit encoder's state at `path`, atomically: the cache entry's file copied as it is when there
+    is one (a Criteo vocabulary is tens of MB of JSON: not parsed only to be written again), else the state
+    the data module built in memory."""
+    if data.encoder_file is not None:
+        with atomic_file(path, "wb") as out, data.encoder_file.open("rb") as cached:
+            shutil.copyfileobj(cached, out)
+    elif data.encoder_state is not None:
+        write_json_atomic(path, data.encoder_state)
