@@ -158,12 +158,16 @@ class RetrainingConfig:
     train_windows: int = 3  # a retrain trains on the newest labelled windows, this many (from_scratch: a new encoder)
     epochs: int = 3  # at most, per training: the best epoch on the model's hold-out is kept (early_stopping applies)
     holdout: float = 0.1  # seeded fraction of the log's rows no model trains on: each model's reference quality
+    # (two_stage: of the positive pairs; it picks each model's best epoch, its reference is its first served window)
     drift_at: int | None = None  # the first drifted window (a planted drift): detection delay, false alarms
     every: int | None = None  # scheduled: retrain after this many windows served
-    metric: Literal["nce", "auroc"] | None = None  # performance: the metric compared with the reference
+    metric: Literal["nce", "auroc", "recall"] | None = None  # performance: the metric compared with the reference
+    # (ctr: nce, auroc; two_stage: recall = stage-1 recall@K, K = case.serving.candidates_per_request)
     threshold: float | None = None  # performance: relative drop; drift: PSI / KS D level, ADWIN delta, PH lambda
     detector: Literal["psi", "ks", "adwin", "page_hinkley"] | None = None  # drift
     watch: Literal["features", "predictions", "both"] | None = None  # drift with psi / ks: what is compared
+    followup: bool | None = None  # performance, drift: after an alarm, retrain once more when the newest
+    # train_windows labelled windows all follow it (the first retrain after a change still learns from before it)
 
 
 @dataclass
@@ -182,6 +186,6 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     sweep: SweepConfig | None = None  # conf/sweep/: an Optuna study (python run.py -m sweep=...)
-    retraining: RetrainingConfig | None = None  # conf/retraining/: replay the log in windows (ctr cases)
+    retraining: RetrainingConfig | None = None  # conf/retraining/: replay the log in windows (ctr, two_stage cases)
     # Each task kind's own nodes (e.g. two_stage: retrieval, index, ranker, ranking) are checked by that
     # kind's schema (framework.tasks.KINDS); a node of another kind is an error.

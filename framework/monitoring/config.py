@@ -8,7 +8,15 @@ from omegaconf import DictConfig
 from framework.checks import Problems, at_least, number_at, value_of
 from framework.monitoring.strategies import OWN_KEYS
 
-KINDS = ("ctr",)  # task kinds whose recipe runs a replay
+KINDS = ("ctr", "two_stage")  # task kinds whose recipe runs a replay (framework/monitoring/recipe.py)
+CASES = {"ctr": "ad_click", "two_stage": "video_recommendation"}  # for messages
+# What each kind's replay can do: the video case scores recommendations, not predicted clicks, so it has no
+# per-row loss stream or feature / prediction distributions for the drift detectors to watch.
+KIND_STRATEGIES = {
+    "ctr": ("never", "scheduled", "performance", "drift"),
+    "two_stage": ("never", "scheduled", "performance"),
+}
+KIND_METRICS = {"ctr": ("nce", "auroc"), "two_stage": ("recall",)}  # performance: what a window is scored by
 REQUIRED = {"scheduled": ("every",), "performance": ("metric", "threshold"), "drift": ("detector", "threshold")}
 
 
@@ -19,7 +27,8 @@ def check(cfg: DictConfig, problems: Problems) -> None:
     kind = value_of(cfg.case, "task")
     if kind not in KINDS:
         problems.add(
-            f"'retraining' applies to {', '.join(KINDS)} cases only (ad_click); case '{value_of(cfg.case, 'name')}' "
+            f"'retraining' applies to {', '.join(KINDS)} cases only ({', '.join(CASES.values())}); "
+            f"case '{value_of(cfg.case, 'name')}' "
             f"is a '{kind}' task. Remove it (retraining=null)."
         )
         return
@@ -51,12 +60,32 @@ def check(cfg: DictConfig, problems: Problems) -> None:
             f"to windows - 1 ({windows - 1}), or be null."
         )
     _check_strategy_keys(node, problems)
+    _check_kind(node, str(kind), problems)
     rate = number_at(cfg, "dataset.negative_rate")
     if rate is not None and rate != 1:
         problems.add(f"'dataset.negative_rate' is {rate}: a replay trains on every row. Set dataset.negative_rate=1.0.")
     devices, strategy = value_of(cfg.trainer, "devices"), value_of(cfg.trainer, "strategy")
     if (isinstance(devices, int) and devices > 1) or "ddp" in str(strategy):
         problems.add("A replay trains on one device: use hardware=cpu or hardware=gpu with retraining=... .")
+
+
+def _check_kind(node: DictConfig, kind: str, problems: Problems) -> None:
+    """The strategy and the performance metric are ones this kind's replay has."""
+    strategy, metric = value_of(node, "strategy"), value_of(node, "metric")
+    allowed = KIND_STRATEGIES[kind]
+    if isinstance(strategy, str) and strategy not in allowed:
+        problems.add(
+            f"Strategy '{strategy}' does not apply to a {kind} case ({CASES[kind]}): its replay has strategies "
+            f"{', '.join(allowed)}"
+            + (" (performance with metric=recall: retraining=recall_drop)." if kind == "two_stage" else ".")
+        )
+    if isinstance(metric, str) and metric not in KIND_METRICS[kind]:
+        users = [k for k, names in KIND_METRICS.items() if metric in names]
+        problems.add(
+            f"'retraining.metric' {metric} applies to {', '.join(users)} cases; a {kind} case ({CASES[kind]}) scores "
+            f"its windows by {' or '.join(KIND_METRICS[kind])}. Set retraining.metric={KIND_METRICS[kind][0]}"
+            + (" (or retraining=recall_drop)." if kind == "two_stage" else ".")
+        )
 
 
 def _check_strategy_keys(node: DictConfig, problems: Problems) -> None:

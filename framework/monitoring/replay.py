@@ -20,12 +20,13 @@ from typing import Any
 import lightning.pytorch as L
 import numpy as np
 import torch
+from omegaconf import DictConfig
 from torchmetrics import Metric
 
 from framework.data.tabular.features import EncodedTable, TabularEncoder
 from framework.metrics.suite import compute_once
 from framework.monitoring import detectors, report
-from framework.monitoring.strategies import Decision, Evidence, decide
+from framework.monitoring.strategies import Decision, Evidence, after_decision, decide
 from framework.monitoring.windows import Windows, fit_encoder, tensors
 from framework.tasks.ctr.module import CTRTask
 from framework.tasks.result import RecipeResult
@@ -77,6 +78,39 @@ class BestWeights(L.Callback):
             self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
 
 
+def fit_keeping_best(
+    cfg: DictConfig, task: L.LightningModule, seed: int, mode: str, **fit: Any
+) -> tuple[BestWeights, int]:
+    """Fit `task` on one device for up to `retraining.epochs` epochs, validated after each (early stopping as
+    `early_stopping` says), and load back the weights of the best epoch by the task's `monitor` (`mode`: min
+    or max): (the callback that kept them, the epochs run). Both replays train through it."""
+    from framework.training.callbacks import EpochSeed
+
+    best = BestWeights(task.monitor, mode)
+    callbacks: list = [EpochSeed(seed), best]
+    if cfg.early_stopping is not None:
+        es = cfg.early_stopping
+        callbacks.append(L.callbacks.EarlyStopping(best.monitor, es.min_delta, es.patience, mode=best.mode))
+    trainer = L.Trainer(
+        accelerator=str(cfg.trainer.accelerator),
+        devices=1,
+        max_epochs=int(cfg.retraining.epochs),
+        limit_train_batches=cfg.trainer.limit_train_batches,  # debug=fast: a few batches
+        deterministic=cfg.trainer.deterministic,
+        gradient_clip_val=cfg.trainer.gradient_clip_val,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+    )
+    trainer.fit(task, **fit)
+    if best.state is not None:
+        task.load_state_dict(best.state)
+    return best, int(trainer.current_epoch)
+
+
 def window_metrics(metrics: dict[str, Metric], probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """The eval suite's metrics of one window's predictions (fresh clones: nothing accumulates)."""
     return compute_once(metrics, torch.from_numpy(probs), torch.from_numpy(labels).int())
@@ -117,7 +151,6 @@ def train(
     from hydra.utils import instantiate
 
     from framework.data.batching import TensorTable, batch_loader
-    from framework.training.callbacks import EpochSeed
     from framework.training.optimizers import optimizer_factories, sparse_embeddings
 
     cfg, rcfg = ctx.cfg, ctx.cfg.retraining
@@ -143,35 +176,17 @@ def train(
         monitor=monitor,
         sparse_embeddings=sparse_embeddings(cfg),
     )
-    best = BestWeights(monitor, mode)
-    callbacks: list = [EpochSeed(seed), best]
-    if cfg.early_stopping is not None:
-        es = cfg.early_stopping
-        callbacks.append(L.callbacks.EarlyStopping(monitor, es.min_delta, es.patience, mode=mode))
-    trainer = L.Trainer(
-        accelerator=str(cfg.trainer.accelerator),
-        devices=1,
-        max_epochs=int(rcfg.epochs),
-        limit_train_batches=cfg.trainer.limit_train_batches,  # debug=fast: a few batches
-        deterministic=cfg.trainer.deterministic,
-        gradient_clip_val=cfg.trainer.gradient_clip_val,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=callbacks,
-    )
     batch = tensors(encoded)
     train_table = TensorTable({k: v[torch.from_numpy(fit_rows)] for k, v in batch.items()})
     held_table = TensorTable({k: v[torch.from_numpy(hold)] for k, v in batch.items()})
-    trainer.fit(
+    best, epochs = fit_keeping_best(
+        cfg,
         task,
+        seed,
+        mode,
         train_dataloaders=batch_loader(train_table, int(cfg.dataset.batch_size), True, seed),
         val_dataloaders=batch_loader(held_table, int(cfg.dataset.eval_batch_size), False, seed),
     )
-    if best.state is not None:
-        task.load_state_dict(best.state)
     seconds = time.perf_counter() - start
     held = EncodedTable(encoded.categorical[hold], encoded.numeric[hold], encoded.label[hold])
     probs = predict(task, held, int(cfg.dataset.eval_batch_size))
@@ -187,7 +202,7 @@ def train(
         window_metrics(metrics, probs, held.label),
         sample,
         seconds,
-        len(fit_rows) * int(trainer.current_epoch),
+        len(fit_rows) * epochs,
         best.epoch,
     )
 
@@ -208,6 +223,7 @@ def run_replay(ctx: RunContext, windows: Windows, metrics: dict[str, Metric]) ->
     pending: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}  # window -> (probs, labels, generation)
     served = 0
     retrain_seconds = 0.0
+    changed_at: int | None = None  # the window the newest alarm found the data changed from
     with ctx.timer("replay"):
         for w in range(first, count):
             table = windows.rows(w, w + 1)
@@ -226,8 +242,9 @@ def run_replay(ctx: RunContext, windows: Windows, metrics: dict[str, Metric]) ->
             drift = detectors.score_window(method, deployed.sample, current, table.categorical)
             pending[w] = (probs, labels, deployed.generation)
             scored, alarm = _labels_arrive(pending, w - delay, deployed, metrics, stream)
-            ev = Evidence(w, served, scored, deployed.reference, drift, alarm)
+            ev = Evidence(w, served, scored, deployed.reference, drift, alarm, w - delay if scored else None)
             decision = decide(rcfg, ev)
+            retrain, changed_at, held = after_decision(rcfg, decision, changed_at, deployed.trained_on, w - delay + 1)
             row = {"window": w, "generation": deployed.generation, **quality}
             row.update({f"never/{k}": v for k, v in never.items()})
             row.update({f"reference/{k}": v for k, v in deployed.reference.items()})
@@ -241,10 +258,14 @@ def run_replay(ctx: RunContext, windows: Windows, metrics: dict[str, Metric]) ->
             )
             if scored is not None:
                 row["scored_window"] = w - delay
-            row["alarm"] = decision.retrain
+            row["alarm"] = decision.retrain  # what the strategy decided (a follow-up is no new detection)
+            if retrain is not decision:
+                row["followup"] = retrain.retrain
+            if held:
+                row["held"] = "a follow-up on windows after the change is due"
             replay.rows.append(row)
-            if decision.retrain and w + 1 < count:  # a retrain after the last window would serve nothing
-                deployed, seconds = _retrain(ctx, metrics, windows, w, deployed, decision, replay, held_out)
+            if retrain.retrain and w + 1 < count:  # a retrain after the last window would serve nothing
+                deployed, seconds = _retrain(ctx, metrics, windows, w, deployed, retrain, replay, held_out)
                 retrain_seconds += seconds
                 if seconds:
                     served = 0

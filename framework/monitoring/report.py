@@ -2,6 +2,11 @@
 end-of-run table, and the comparison of a multirun's replays (strategies x seeds):
 
     python -m framework.monitoring.report outputs/multirun/ad_click/ad_click_retraining/<timestamp>
+    python -m framework.monitoring.report outputs/multirun/video_recommendation/video_retraining/<timestamp>
+
+What a window's quality is depends on the kind: a click log's NCE, AUC and calibration (QUALITY); a video
+replay's stage-1 recall@K and the eval suite's monitored metric (retrieval_replay.py). A run records its
+names (`retraining.quality`); the first is the one the comparison leads with.
 
 Detection delay: windows from the planted drift point (`retraining.drift_at`, the first drifted window)
 to the first retrain decision at or after it (0 = decided right after predicting the first drifted
@@ -22,11 +27,17 @@ from omegaconf import DictConfig
 from framework.monitoring.strategies import STRATEGIES
 
 if TYPE_CHECKING:
+    from framework.monitoring.retrieval_replay import LogWindows
     from framework.monitoring.windows import Windows
     from framework.tasks.result import RecipeResult
     from framework.training.loop import RunContext
 
 QUALITY = ("nce", "auroc", "calibration")  # what the plot shows per window (eval-suite names)
+TITLES = {"nce": "NCE", "auroc": "AUC", "calibration": "calibration", "recall": "recall@K"}  # else the name
+
+
+def title(name: str) -> str:
+    return TITLES.get(name, name)
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -43,9 +54,14 @@ def label_of(rcfg: DictConfig | dict) -> str:
 
 
 def summarize(
-    rows: list[dict[str, Any]], events: list[dict[str, Any]], rcfg: DictConfig, initial_s: float, retrain_s: float
+    rows: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    rcfg: DictConfig,
+    initial_s: float,
+    retrain_s: float,
+    quality: tuple[str, ...] = QUALITY,
 ) -> dict[str, Any]:
-    """The run's numbers from its per-window rows and retrain events (replay.py makes both)."""
+    """The run's numbers from its per-window rows and retrain events (replay.py, retrieval_replay.py)."""
     drift_at = rcfg.drift_at
     trained = [e for e in events if "trained_on" in e]
     out: dict[str, Any] = {
@@ -55,14 +71,15 @@ def summarize(
         "train_samples": sum(e["samples"] for e in trained),  # rows x epochs of the retrains
         "initial_train_s": round(initial_s, 3),
     }
-    for name in ("nce", "auroc", "calibration"):
+    for name in quality:
         out[f"{name}_mean"] = _mean(rows, name)
         out[f"never_{name}_mean"] = _mean(rows, f"never/{name}")
-    out["calibration_error_mean"] = _mean([{"e": abs(r["calibration"] - 1)} for r in rows], "e")
+    if "calibration" in quality:
+        out["calibration_error_mean"] = _mean([{"e": abs(r["calibration"] - 1)} for r in rows], "e")
     if drift_at is not None:
         before = [r for r in rows if r["window"] < drift_at]
         after = [r for r in rows if r["window"] >= drift_at]
-        for name in ("nce", "auroc", "calibration"):
+        for name in quality:
             out[f"{name}_after_drift"] = _mean(after, name)
             out[f"never_{name}_after_drift"] = _mean(after, f"never/{name}")
             out[f"{name}_before_drift"] = _mean(before, name)
@@ -74,7 +91,14 @@ def summarize(
     return out
 
 
-def plot(rows: list[dict[str, Any]], series: dict[str, str], drift_at: int | None, retrains: list[int], path: Path):
+def plot(
+    rows: list[dict[str, Any]],
+    series: dict[str, str],
+    drift_at: int | None,
+    retrains: list[int],
+    path: Path,
+    quality: tuple[str, ...] = QUALITY,
+):
     """One panel per quality metric; `series` maps a legend label to the row key prefix ('' or 'never/')."""
     import matplotlib
 
@@ -83,9 +107,9 @@ def plot(rows: list[dict[str, Any]], series: dict[str, str], drift_at: int | Non
 
     from framework.tracking.records import atomic_file
 
-    fig, axes = plt.subplots(len(QUALITY), 1, figsize=(10, 2.4 * len(QUALITY)), sharex=True)
+    fig, axes = plt.subplots(len(quality), 1, figsize=(10, 2.4 * len(quality)), sharex=True)
     windows = [r["window"] for r in rows]
-    for ax, name in zip(axes, QUALITY, strict=True):
+    for ax, name in zip(axes, quality, strict=True):
         for label, prefix in series.items():
             ax.plot(windows, [r.get(f"{prefix}{name}", float("nan")) for r in rows], marker="o", ms=3, label=label)
         if drift_at is not None:
@@ -106,8 +130,18 @@ def plot(rows: list[dict[str, Any]], series: dict[str, str], drift_at: int | Non
 
 
 def recipe_result(
-    ctx: RunContext, rows: list[dict[str, Any]], events: list[dict[str, Any]], summary: dict[str, Any], windows: Windows
+    ctx: RunContext,
+    rows: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    summary: dict[str, Any],
+    windows: Windows | LogWindows,
+    quality: tuple[str, ...] = QUALITY,
+    data: dict[str, Any] | None = None,
+    initial: dict[str, Any] | None = None,
 ) -> RecipeResult:
+    """The run's record. `quality`: the per-window metric names (QUALITY: a click log's); `data`: the run
+    record's data field (default: a click log's rows); `initial`: the first model's training, if recorded.
+    The objective: the eval suite's monitored metric (a click log's NCE) averaged over the replayed windows."""
     from omegaconf import OmegaConf
 
     from framework.tasks.result import RecipeResult
@@ -116,13 +150,13 @@ def recipe_result(
     label = label_of(OmegaConf.to_container(rcfg))
     retrains = [e["after_window"] for e in events if "trained_on" in e]
     series = {label: ""} if rcfg.strategy == "never" else {label: "", "never": "never/"}
-    path = plot(rows, series, rcfg.drift_at, retrains, ctx.run_dir / "plots" / "retraining.png")
+    path = plot(rows, series, rcfg.drift_at, retrains, ctx.run_dir / "plots" / "retraining.png", quality)
     if ctx.verbose:
-        print_replay(rows, events, summary, label)
+        print_replay(rows, events, summary, label, quality)
     metrics = {f"retraining/{k}": v for k, v in summary.items() if isinstance(v, int | float) or v is None}
     return RecipeResult(
         metrics=metrics,
-        objective=summary["nce_mean"],  # the suite's monitored metric (NCE), averaged over the replayed windows
+        objective=summary["nce_mean" if quality == QUALITY else f"{ctx.cfg.eval.monitor}_mean"],
         epochs=int(rcfg.epochs),
         history=[],
         train_samples_per_s=None,
@@ -135,43 +169,51 @@ def recipe_result(
                 "window_rows": windows.sizes(),
                 "summary": summary,
                 "plot": str(path),
+                **({} if quality == QUALITY else {"quality": list(quality)}),
+                **({} if initial is None else {"initial": initial}),
             },
-            "data": {"rows": {"log": windows.table.frame.height, "windows": len(windows)}, "cache": "not used"},
+            "data": data or {"rows": {"log": windows.table.frame.height, "windows": len(windows)}, "cache": "not used"},
         },
         reported=True,
     )
 
 
-def print_replay(rows: list[dict[str, Any]], events: list[dict[str, Any]], summary: dict[str, Any], label: str) -> None:
+def print_replay(
+    rows: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    summary: dict[str, Any],
+    label: str,
+    quality: tuple[str, ...] = QUALITY,
+) -> None:
     from rich.table import Table
 
     from framework.tracking.summary import console, format_value
 
+    first, second = quality[0], quality[1]
     table = Table(title=f"retraining replay · {label}")
-    for column in ("window", "model", "NCE", "AUC", "calibration", "never NCE", "decision"):
+    for column in ("window", "model", *map(title, quality), f"never {title(first)}", "decision"):
         table.add_column(column, justify="right" if column != "decision" else "left")
     reasons = {e["after_window"]: e.get("skipped") or e["reason"] for e in events}
     for r in rows:
         table.add_row(
             str(r["window"]),
             str(r["generation"]),
-            format_value(r["nce"]),
-            format_value(r["auroc"]),
-            format_value(r["calibration"]),
-            format_value(r["never/nce"]),
+            *(format_value(r[name]) for name in quality),
+            format_value(r[f"never/{first}"]),
             reasons.get(r["window"], ""),
         )
     console.print(table)
     facts = [
         f"retrains {summary['retrains']} ({summary['train_s']:.1f} s; first model {summary['initial_train_s']:.1f} s)",
-        f"mean NCE {format_value(summary['nce_mean'])} (never: {format_value(summary['never_nce_mean'])})",
+        f"mean {title(first)} {format_value(summary[f'{first}_mean'])} "
+        f"(never: {format_value(summary[f'never_{first}_mean'])})",
     ]
     if "detection_delay" in summary:
         delay = summary["detection_delay"]
-        never = format_value(summary["never_nce_after_drift"])
+        never = format_value(summary[f"never_{first}_after_drift"])
         facts.append(
-            f"after the drift: NCE {format_value(summary['nce_after_drift'])} (never: {never}), "
-            f"AUC {format_value(summary['auroc_after_drift'])}; "
+            f"after the drift: {title(first)} {format_value(summary[f'{first}_after_drift'])} (never: {never}), "
+            f"{title(second)} {format_value(summary[f'{second}_after_drift'])}; "
             f"detection delay {'none' if delay is None else f'{delay} window(s)'}, "
             f"false alarms {summary['false_alarms']}"
         )
@@ -189,6 +231,17 @@ COLUMNS = (
     ("detection_delay", "delay (windows)"),
     ("false_alarms", "false alarms"),
 )
+
+
+def columns(quality: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The comparison's columns: COLUMNS with the first two quality metrics of the runs' kind."""
+    first, second = quality[0], quality[1]
+    return (
+        (f"{first}_after_drift", f"{title(first)} after drift"),
+        (f"{second}_after_drift", f"{title(second)} after drift"),
+        (f"{first}_before_drift", f"{title(first)} before drift"),
+        *COLUMNS[3:],
+    )
 
 
 def load_runs(folder: Path) -> list[dict[str, Any]]:
@@ -223,16 +276,21 @@ def compare(folder: Path) -> str:
         runs, key=lambda r: (order[r["config"]["retraining"]["strategy"]], r["retraining"]["strategy"])
     ):
         groups.setdefault(record["retraining"]["strategy"], []).append(record)
+    quality = tuple(runs[0]["retraining"].get("quality", QUALITY))
+    table = columns(quality)
     lines = [
-        f"| strategy | seeds | {' | '.join(title for _, title in COLUMNS)} |",
-        "|---" * (len(COLUMNS) + 2) + "|",
+        f"| strategy | seeds | {' | '.join(name for _, name in table)} |",
+        "|---" * (len(table) + 2) + "|",
     ]
     for label, records in groups.items():
-        cells = [mean_std([r["retraining"]["summary"].get(key) for r in records]) for key, _ in COLUMNS]
+        cells = [mean_std([r["retraining"]["summary"].get(key) for r in records]) for key, _ in table]
         lines.append(f"| {label} | {len(records)} | {' | '.join(cells)} |")
-    never = [r["retraining"]["summary"].get("never_nce_after_drift") for r in runs]
-    lines.append(f"\nnever retrain, same first models (every run's reference line): NCE after drift {mean_std(never)}")
-    rows = _mean_rows(groups)
+    first = quality[0]
+    never = [r["retraining"]["summary"].get(f"never_{first}_after_drift") for r in runs]
+    lines.append(
+        f"\nnever retrain, same first models (every run's reference line): {title(first)} after drift {mean_std(never)}"
+    )
+    rows = _mean_rows(groups, quality)
     first_config = runs[0]["config"]["retraining"]
     path = plot(
         rows,
@@ -240,17 +298,18 @@ def compare(folder: Path) -> str:
         first_config["drift_at"],
         [],
         folder / "plots" / "retraining.png",
+        quality,
     )
     text = "\n".join(lines) + f"\n\nplot: {path}\n"
     (folder / "retraining_report.md").write_text(text)
     return text
 
 
-def _mean_rows(groups: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _mean_rows(groups: dict[str, list[dict[str, Any]]], quality: tuple[str, ...] = QUALITY) -> list[dict[str, Any]]:
     """Per window, each strategy's quality averaged over its seeds, keyed '<label>:<metric>'."""
     by_window: dict[int, dict[str, Any]] = {}
     for label, records in groups.items():
-        for name in QUALITY:
+        for name in quality:
             values: dict[int, list[float]] = {}
             for record in records:
                 for r in record["retraining"]["windows"]:

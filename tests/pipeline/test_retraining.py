@@ -71,7 +71,8 @@ def test_scheduled_retrains_every_window_and_counts_false_alarms_before_the_drif
 
 def test_performance_retrains_exactly_when_the_window_is_worse_than_the_reference(tmp_path: Path) -> None:
     threshold = 0.005
-    record = _replay(tmp_path, "retraining=performance", f"retraining.threshold={threshold}")
+    args = ("retraining=performance", f"retraining.threshold={threshold}", "retraining.followup=false")
+    record = _replay(tmp_path, *args)
     rows = record["retraining"]["windows"]
     for r in rows:  # label_delay 0: each window is scored right after it is served, by the model that served it
         assert r["alarm"] == (r["nce"] > r["reference/nce"] * (1 + threshold)), r
@@ -87,9 +88,24 @@ def test_feature_drift_fires_at_the_planted_drift_and_not_before(tmp_path: Path)
     assert summary["false_alarms"] == 0 and summary["detection_delay"] == 0
 
 
+def test_after_a_change_one_retrain_then_a_follow_up_on_windows_after_it(tmp_path: Path) -> None:
+    """A sudden change on day 3 (new ids, new tastes, no slow drift): feature PSI fires right after window 3;
+    that retrain still learns window 2 (before the change), so the follow-up retrains on windows 3-4 as soon
+    as they are labelled, and nothing fires after it."""
+    change = ("dataset.change=0.9", "dataset.drift=0", "retraining=drift", "retraining.watch=features")
+    record = _replay(tmp_path, *change)
+    events, rows = record["retraining"]["events"], record["retraining"]["windows"]
+    assert [e["after_window"] for e in events] == [3, 4]
+    assert [e["trained_on"] for e in events] == [[2, 3], [3, 4]]
+    assert events[0]["reason"].startswith("psi of") and events[1]["reason"].startswith("follow-up")
+    assert "all follow the change at window 3" in events[1]["reason"]
+    assert rows[-1]["generation"] == 2 and not rows[-1]["alarm"]
+    assert record["retraining"]["summary"]["detection_delay"] == 0
+
+
 @pytest.mark.slow
 def test_loss_stream_detectors_run(tmp_path: Path) -> None:
-    record = _replay(tmp_path / "adwin", "retraining=drift_adwin")
+    record = _replay(tmp_path / "adwin", "retraining=drift_adwin", "retraining.followup=false")
     assert record["retraining"]["strategy"] == "drift/adwin"
     assert len(record["retraining"]["events"]) == len([w for w in _alarm_windows(record) if w < 5])
     # A tiny lambda: Page-Hinkley fires on the noise of the first labelled windows (the stream is fed)
@@ -151,12 +167,13 @@ def test_bad_retraining_config_exits_2_before_training(args: list[str], message:
 
 
 def test_retraining_on_another_kind_of_case_is_an_error(tmp_path: Path, capsys) -> None:
-    code = run_cli("case=video_recommendation", "retraining=never", "logger=none", f"hydra.run.dir={tmp_path}")
+    code = run_cli("case=event_recommendation", "retraining=never", "logger=none", f"hydra.run.dir={tmp_path}")
+    err = " ".join(capsys.readouterr().err.split())
     assert code == 2
-    assert "'retraining' applies to ctr cases only" in " ".join(capsys.readouterr().err.split())
+    assert "'retraining' applies to ctr, two_stage cases only" in err and "'learning_to_rank' task" in err
 
 
-@pytest.mark.parametrize("strategy", ["never", "scheduled", "performance", "drift", "drift_adwin"])
+@pytest.mark.parametrize("strategy", ["never", "scheduled", "performance", "drift", "drift_adwin", "drift_page_hinkley"])
 def test_the_preset_composes_and_validates_for_every_strategy(strategy: str) -> None:
     from framework.validation import validate
 

@@ -13,7 +13,11 @@ What a model can learn (the planted click model, on the logit scale):
   fields lose ground to new ones, so valid/test contain ids the train split never saw. Day
   `drift_from_day` (default 1) is the first that differs from the days before it: with d > 1 days 0..d-1
   are stationary, a planted change point (what `framework/monitoring` measures detection delay and false
-  alarms against).
+  alarms against). `change` > 0 adds a sudden change on that day, after which the log is as stationary as
+  `drift` lets it be (a new season and ad inventory overnight): the large fields' ids jump to new ones
+  (change x 5% of each field: what PSI on features sees) and the latent vectors behind the planted crosses
+  move toward fresh ones (what users like about ads changes: only labels, or the loss, reveal it). A model
+  trained before the change mispredicts until it is retrained on data after it.
 The base rate is calibrated to `base_ctr`; Bernoulli sampling and a hidden noise term make the labels noisy.
 """
 
@@ -123,6 +127,11 @@ def _daily_shift(k: int, drift: float) -> int:
     return int(drift * 0.01 * k) if k >= 1000 else 0
 
 
+def _change_shift(k: int, change: float) -> int:
+    """The one-off jump of a large field's popularity ranks at the sudden change: a new ad inventory."""
+    return int(change * 0.05 * k) if k >= 1000 else 0
+
+
 def _power_law_ranks(rng: np.random.Generator, n: int, k: int, a: float) -> np.ndarray:
     """Ranks 0..k-1 with P(rank) ~ (rank+1)^-a, by inverting the continuous power-law CDF (O(1) per draw)."""
     u = rng.random(n)
@@ -145,11 +154,14 @@ def generate(
     noise: float = 0.5,
     days: int = DAYS,
     drift_from_day: int = 1,
+    change: float = 0.0,
 ) -> RawTable:
     """Generate the click log (the first `max_rows` rows of an `n_rows` log when max_rows is set), `days`
     days long, drifting from day `drift_from_day` on (1: from the second day, as the log always did)."""
     if n_rows < 10:
         raise ValueError("n_rows must be at least 10")
+    if not 0.0 <= change <= 1.0:
+        raise ValueError(f"change must be in [0, 1] (0: none, 1: entirely new cross effects), got {change}")
     if days < 2 or not 1 <= drift_from_day < days:
         raise ValueError(
             f"need days >= 2 and 1 <= drift_from_day < days, got days={days}, drift_from_day={drift_from_day}"
@@ -160,14 +172,20 @@ def generate(
 
     # Categorical ids: power-law ranks. Drift: every day, the popularity ranks of large fields (ads, users,
     # sites: >= 1000 ids) move by drift x 1% of the field, so yesterday's head loses ground and new ids appear.
-    drifted_days = np.maximum(np.floor(t * days).astype(np.int64) - (drift_from_day - 1), 0)  # day d: 1
+    # The sudden change (change > 0) also turns the inventory over once: ranks jump by change x 5% of the field.
+    day = np.floor(t * days).astype(np.int64)
+    drifted_days = np.maximum(day - (drift_from_day - 1), 0)  # day d: 1
+    changed = day >= drift_from_day
     ids = np.empty((n, len(CARDINALITIES)), dtype=np.int64)
     for f, (k, a) in enumerate(zip(CARDINALITIES, ZIPF, strict=True)):
         ids[:, f] = _power_law_ranks(rng, n, k, a) + drifted_days * _daily_shift(k, drift)  # may exceed k: new ids
+        if change > 0:
+            ids[changed, f] += _change_shift(k, change)
 
     # Effects are functions of the id (seeded per field), so they are stationary while popularity drifts.
     def id_effects(field: int, dim: int, scale: float, salt: int = 0) -> np.ndarray:
-        k = CARDINALITIES[field] + days * _daily_shift(CARDINALITIES[field], drift) + 1
+        k = CARDINALITIES[field]
+        k += days * _daily_shift(k, drift) + _change_shift(k, change) + 1
         return np.random.default_rng((seed, field, dim, salt)).normal(0.0, scale, size=(k, dim))
 
     # Integer counts: log-normal, I2 shifted to allow Criteo's negative values.
@@ -175,7 +193,9 @@ def generate(
     sigma = rng.uniform(0.8, 1.8, size=13)
     counts = np.floor(np.exp(rng.normal(mu, sigma, size=(n, 13)))).astype(np.int64)
     counts[:, 1] -= 3
-    parts = _click_logit_parts(ids, counts, t, mu, seed, drift, cross_strength, id_effects, days, drift_from_day)
+    parts = _click_logit_parts(
+        ids, counts, t, mu, seed, drift, cross_strength, id_effects, days, drift_from_day, change
+    )
     logit = sum(parts.values()) + rng.normal(0.0, noise, size=n)  # + what no feature explains
     logit += _calibrate(logit, base_ctr)
     label = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
@@ -192,17 +212,28 @@ def generate(
 
 
 def _click_logit_parts(
-    ids, counts, t, mu, seed, drift, cross_strength, id_effects, days=DAYS, drift_from_day=1
+    ids, counts, t, mu, seed, drift, cross_strength, id_effects, days=DAYS, drift_from_day=1, change=0.0
 ) -> dict[str, np.ndarray]:
     """The planted click model, one logit term per kind of structure (tests and docs measure each)."""
     n = len(t)
     first = np.zeros(n)
     for f, k in enumerate(CARDINALITIES):
         first += id_effects(f, 1, 0.35 if k < 1000 else 0.1)[ids[:, f], 0]  # rare ids: small, mostly unlearnable
+    changed = np.floor(t * days) >= drift_from_day if change > 0 else np.zeros(n, dtype=bool)
+
+    def latent(field: int) -> np.ndarray:
+        """Each row's latent vector of its id in `field`: after the change, mixed with a fresh one (the
+        variance kept, so only the direction of the taste moves)."""
+        old = id_effects(field, LATENT, 1.0)[ids[:, field]]
+        if not changed.any():
+            return old
+        fresh = id_effects(field, LATENT, 1.0, salt=2)[ids[changed, field]]
+        old[changed] = np.sqrt(1.0 - change**2) * old[changed] + change * fresh
+        return old
+
     pairs = np.zeros(n)
     for i, j in CROSSES:
-        u_i, u_j = id_effects(i, LATENT, 1.0), id_effects(j, LATENT, 1.0)
-        pairs += cross_strength * _zscore(np.einsum("nd,nd->n", u_i[ids[:, i]], u_j[ids[:, j]]))
+        pairs += cross_strength * _zscore(np.einsum("nd,nd->n", latent(i), latent(j)))
     a, b, c = (id_effects(f, LATENT, 1.0) for f in TRIPLE)
     triple = cross_strength * _zscore(
         np.einsum("nd,nd,nd->n", a[ids[:, TRIPLE[0]]], b[ids[:, TRIPLE[1]]], c[ids[:, TRIPLE[2]]])
