@@ -7,6 +7,7 @@ strategies        "retrain now?" per strategy: never, scheduled, performance (NC
 replay            ad click (ctr): train on the first windows, then per window: predict, score when labels
                   arrive, decide, retrain
 retrieval_replay  video (two_stage): the same loop for stage 1 + its index, scored by recall@K per window
+training          one model of a replay: best epoch on its hold-out, kept in memory
 report            per-window quality plot, the run's summary numbers, and a multirun's comparison table
 recipe            the replay a run takes instead of its kind's recipe
 

@@ -27,8 +27,6 @@ from omegaconf import DictConfig
 from framework.monitoring.strategies import STRATEGIES
 
 if TYPE_CHECKING:
-    from framework.monitoring.retrieval_replay import LogWindows
-    from framework.monitoring.windows import Windows
     from framework.tasks.result import RecipeResult
     from framework.training.loop import RunContext
 
@@ -134,13 +132,14 @@ def recipe_result(
     rows: list[dict[str, Any]],
     events: list[dict[str, Any]],
     summary: dict[str, Any],
-    windows: Windows | LogWindows,
+    window_rows: list[int],
+    data: dict[str, Any],
     quality: tuple[str, ...] = QUALITY,
-    data: dict[str, Any] | None = None,
     initial: dict[str, Any] | None = None,
 ) -> RecipeResult:
-    """The run's record. `quality`: the per-window metric names (QUALITY: a click log's); `data`: the run
-    record's data field (default: a click log's rows); `initial`: the first model's training, if recorded.
+    """The run's record. `window_rows`: rows (or positives) per window; `data`: the run record's data field;
+    `quality`: the per-window metric names (QUALITY: a click log's); `initial`: the first model's training,
+    if recorded.
     The objective: the eval suite's monitored metric (a click log's NCE) averaged over the replayed windows."""
     from omegaconf import OmegaConf
 
@@ -166,13 +165,13 @@ def recipe_result(
                 "strategy": label,
                 "windows": rows,
                 "events": events,
-                "window_rows": windows.sizes(),
+                "window_rows": window_rows,
                 "summary": summary,
                 "plot": str(path),
                 **({} if quality == QUALITY else {"quality": list(quality)}),
                 **({} if initial is None else {"initial": initial}),
             },
-            "data": data or {"rows": {"log": windows.table.frame.height, "windows": len(windows)}, "cache": "not used"},
+            "data": data,
         },
         reported=True,
     )

@@ -38,8 +38,8 @@ from framework.data.interactions.splits import TRAIN, VALID
 from framework.data.interactions.table import EncodedInteractions, UserItemSets
 from framework.errors import ConfigError
 from framework.monitoring import report
-from framework.monitoring.replay import fit_keeping_best
 from framework.monitoring.strategies import Decision, Evidence, after_decision, decide
+from framework.monitoring.training import fit_keeping_best
 from framework.serving.index import VectorIndex
 from framework.serving.retriever import Retriever
 from framework.tasks.result import RecipeResult
@@ -289,7 +289,7 @@ def run_replay(ctx: RunContext, log: LogWindows, metrics: dict[str, Metric]) -> 
     summary["k"] = k
     data = {"rows": {"log": len(log.encoded.user), "windows": len(log)}, "cache": "not used", **log.info}
     return report.recipe_result(
-        ctx, replay.rows, replay.events, summary, log, quality=quality_names, data=data, initial=_model_record(initial)
+        ctx, replay.rows, replay.events, summary, log.sizes(), data, quality_names, _model_record(initial)
     )
 
 
