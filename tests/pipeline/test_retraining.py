@@ -173,7 +173,9 @@ def test_retraining_on_another_kind_of_case_is_an_error(tmp_path: Path, capsys) 
     assert "'retraining' applies to ctr, two_stage cases only" in err and "'learning_to_rank' task" in err
 
 
-@pytest.mark.parametrize("strategy", ["never", "scheduled", "performance", "drift", "drift_adwin", "drift_page_hinkley"])
+@pytest.mark.parametrize(
+    "strategy", ["never", "scheduled", "performance", "drift", "drift_adwin", "drift_page_hinkley"]
+)
 def test_the_preset_composes_and_validates_for_every_strategy(strategy: str) -> None:
     from framework.validation import validate
 
