@@ -73,6 +73,22 @@ KINDS: dict[str, TaskKind] = {
         nodes=("multi_task",),
         dataset_keys=("split_strategy",),
     ),
+    "detection": TaskKind(
+        "framework.tasks.detection.recipe",
+        "DetectionSet",
+        "images with labelled boxes",
+        config="framework.tasks.detection.config",
+        nodes=("detection",),
+        dataset_keys=("input_size",),
+    ),
+    "multi_label": TaskKind(
+        "framework.tasks.multi_label.recipe",
+        "PostTable",
+        "posts with a 0/1 label per harm class",
+        config="framework.tasks.multi_label.config",
+        nodes=("multi_label",),
+        dataset_keys=("max_tokens", "vocab_size"),
+    ),
 }
 
 

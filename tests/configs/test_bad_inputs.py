@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from framework.tasks import KINDS
 from tests.conftest import FAST, read_run, run_cli, shared_file
 
 BAD_CONFIGS = [
@@ -42,7 +43,7 @@ BAD_CONFIGS = [
     (["case.task=two_stage"], "Model DCN does not fit case 'ad_click': the case is a 'two_stage' task"),
     (
         ["case.task=retrieval"],
-        "'case.task' is 'retrieval', which is not a task kind. Task kinds: ctr, learning_to_rank, link_prediction",
+        f"'case.task' is 'retrieval', which is not a task kind. Task kinds: {', '.join(sorted(KINDS))}",
     ),
     (
         ["optim.optimizer._target_=torch.optim.Adamm"],

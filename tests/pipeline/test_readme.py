@@ -35,6 +35,12 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) or "(defaults)" for a in COMMANDS])
 def test_readme_example_runs(args: list[str], tmp_path: Path) -> None:
+    preset = [a.removeprefix("experiment=") for a in args if a.startswith("experiment=")]
+    if sorted(args) == sorted(["-m", *(f"experiment={p}" for p in preset)]) and len(preset) == 1:
+        # a preset as it is: tests/compare/test_presets.py runs its whole grid in debug mode (one seed, the
+        # very command this would run); here it only has to name a preset that composes and validates
+        _composes_and_validates(f"experiment={preset[0]}")
+        return
     if "--cfg" in args or "-m" in args or "--multirun" in args:
         # one seed of a preset's grid: the same code path (tests/compare/test_presets.py checks the seeds)
         done = run_subprocess(*args, "debug=fast", *(["seed=1"] if "-m" in args else []), timeout=900)
@@ -54,3 +60,15 @@ def test_readme_resume_example(tmp_path: Path) -> None:
     assert run_cli("model=deepfm", "debug=fast", run_dir) == 0
     # resuming a finished run continues from its last checkpoint: nothing left to train, same metrics
     assert run_cli("model=deepfm", "debug=fast", run_dir, "resume=true") == 0
+
+
+def _composes_and_validates(*overrides: str) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from framework.config_dir import CONF_DIR
+    from framework.validation import validate
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        validate(compose("run", overrides=list(overrides)))
