@@ -25,7 +25,7 @@ from torchmetrics import Metric
 from framework.data.tabular.features import EncodedTable, TabularEncoder
 from framework.metrics.suite import compute_once
 from framework.monitoring import detectors, report
-from framework.monitoring.strategies import Decision, Evidence, after_decision, decide
+from framework.monitoring.strategies import Decision, Evidence, after_decision, decide, decision_fields
 from framework.monitoring.training import fit_keeping_best
 from framework.monitoring.windows import Windows, fit_encoder, tensors
 from framework.tasks.ctr.module import CTRTask
@@ -206,11 +206,7 @@ def run_replay(ctx: RunContext, windows: Windows, metrics: dict[str, Metric]) ->
             )
             if scored is not None:
                 row["scored_window"] = w - delay
-            row["alarm"] = decision.retrain  # what the strategy decided (a follow-up is no new detection)
-            if retrain is not decision:
-                row["followup"] = retrain.retrain
-            if held:
-                row["held"] = "a follow-up on windows after the change is due"
+            row.update(decision_fields(decision, retrain, held))
             replay.rows.append(row)
             if retrain.retrain and w + 1 < count:  # a retrain after the last window would serve nothing
                 deployed, seconds = _retrain(ctx, metrics, windows, w, deployed, retrain, replay, held_out)

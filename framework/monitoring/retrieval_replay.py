@@ -38,7 +38,7 @@ from framework.data.interactions.splits import TRAIN, VALID
 from framework.data.interactions.table import EncodedInteractions, UserItemSets
 from framework.errors import ConfigError
 from framework.monitoring import report
-from framework.monitoring.strategies import Decision, Evidence, after_decision, decide
+from framework.monitoring.strategies import Decision, Evidence, after_decision, decide, decision_fields
 from framework.monitoring.training import fit_keeping_best
 from framework.serving.index import VectorIndex
 from framework.serving.retriever import Retriever
@@ -271,11 +271,7 @@ def run_replay(ctx: RunContext, log: LogWindows, metrics: dict[str, Metric]) -> 
             row.update({f"reference/{name}": v for name, v in reference.items()})
             if scored is not None:
                 row["scored_window"] = w - delay
-            row["alarm"] = decision.retrain  # what the strategy decided (a follow-up is no new detection)
-            if retrain is not decision:
-                row["followup"] = retrain.retrain
-            if held:
-                row["held"] = "a follow-up on windows after the change is due"
+            row.update(decision_fields(decision, retrain, held))
             replay.rows.append(row)
             if retrain.retrain and w + 1 < count:  # a retrain after the last window would serve nothing
                 deployed, seconds = _retrain(ctx, log, w, deployed, retrain, replay, hold_out)

@@ -125,3 +125,14 @@ def after_decision(
     if not decision.retrain or transitional:
         retrain = followup(cfg, changed_at, first, labelled)
     return retrain, changed_at, decision.retrain and not retrain.retrain
+
+
+def decision_fields(decision: Decision, retrain: Decision, held: bool) -> dict[str, bool | str]:
+    """A replayed window's record of the step: the strategy's alarm (a follow-up is no new detection),
+    whether a follow-up retrain was due, and an alarm held until the follow-up."""
+    out: dict[str, bool | str] = {"alarm": decision.retrain}
+    if retrain is not decision:
+        out["followup"] = retrain.retrain
+    if held:
+        out["held"] = "a follow-up on windows after the change is due"
+    return out
