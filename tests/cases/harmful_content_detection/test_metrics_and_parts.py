@@ -117,12 +117,21 @@ def test_focal_loss_with_gamma_zero_is_bce_and_down_weights_easy_examples() -> N
     assert ratio[0, 0] < 0.001 and ratio[0, 2] == pytest.approx(0.25)  # easy ones nearly vanish; p=0.5: (0.5)^2
 
 
-def test_downsampling_keeps_positives_and_recalibration_restores_the_rate() -> None:
+def test_recalibration_shifts_the_learned_odds_back_to_the_true_rate() -> None:
     # a logit shift by log(r) turns the odds learned on negatives kept at rate r back into the true odds
-    rate, true_p = 0.1, 0.01
-    learned = true_p / (true_p + (1 - true_p) * rate)  # P(positive) among the kept rows
-    logit = np.log(learned / (1 - learned)) + np.log(rate)
-    assert 1 / (1 + np.exp(-logit)) == pytest.approx(true_p)
+    from framework.tasks.multi_label.module import ClassProbabilities
+
+    rates, true_p = [0.1, 1.0], 0.01
+    learned = [true_p / (true_p + (1 - true_p) * r) for r in rates]  # P(positive) among the kept rows
+
+    class Learned(torch.nn.Module):  # a model that learnt exactly the kept rows' odds, per class
+        def forward(self, tokens, image, author):
+            p = torch.tensor(learned, dtype=torch.float64).expand(len(tokens), -1)
+            return torch.log(p / (1 - p))
+
+    scorer = ClassProbabilities(Learned(), [float(np.log(r)) for r in rates])  # the shift the recipe passes
+    prob = scorer(torch.zeros(3, 4, dtype=torch.long), torch.zeros(3, 2), torch.zeros(3, 2))
+    assert prob.shape == (3, 2) and torch.allclose(prob, torch.full((3, 2), true_p), atol=1e-6)
 
 
 def test_tokens_vocabulary_and_padding() -> None:
