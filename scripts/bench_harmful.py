@@ -71,22 +71,27 @@ def _proba(models, x) -> np.ndarray:
     return np.stack([m.predict_proba(x)[:, 1] for m in models], axis=1)
 
 
-def davidson(train: list[str], y: np.ndarray, test: list[str], seed: int) -> np.ndarray:
+def _davidson_tfidf(**extra):
+    """The paper's word 1-3-gram TF-IDF (unnormalised, unsmoothed IDF, the 10,000 most frequent terms)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.feature_selection import SelectFromModel
-    from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(
+    return TfidfVectorizer(
         preprocessor=lambda t: preprocess(t).lower(),
         ngram_range=(1, 3),
         min_df=5,
         max_df=0.75,
         max_features=10_000,
         norm=None,
-        decode_error="replace",
         smooth_idf=False,
-        use_idf=True,
+        **extra,
     )
+
+
+def davidson(train: list[str], y: np.ndarray, test: list[str], seed: int) -> np.ndarray:
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LogisticRegression
+
+    vec = _davidson_tfidf(decode_error="replace", use_idf=True)
     x_train, x_test = vec.fit_transform(train), vec.transform(test)
     from sklearn.multiclass import OneVsRestClassifier
 
@@ -101,17 +106,8 @@ def davidson(train: list[str], y: np.ndarray, test: list[str], seed: int) -> np.
 
 
 def ovr_balanced(train: list[str], y: np.ndarray, test: list[str], seed: int) -> np.ndarray:
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(
-        preprocessor=lambda t: preprocess(t).lower(),
-        ngram_range=(1, 3),
-        min_df=5,
-        max_df=0.75,
-        max_features=10_000,
-        norm=None,
-        smooth_idf=False,
-    )
+    vec = _davidson_tfidf()
     x_train, x_test = vec.fit_transform(train), vec.transform(test)
     return _proba(_fit_ovr(x_train, y, 0.01, seed, "balanced"), x_test)
 
