@@ -6,9 +6,10 @@ scale for 8 px and 64 px objects), as TTFNet and FCOS do, so a peak a cell off t
 the whole box. No anchors; duplicates are few (a 3x3 max-pool keeps local peaks) and NMS removes the rest
 (framework.models.detection.decode; losses: framework.models.detection.losses).
 
-Backbone: a stem and three stages of stride 2 (4, 8, 16), each a strided 3x3 conv and `blocks` residual
-blocks, `width` x (1, 2, 4) channels; a light FPN adds the stride-16 and stride-8 maps, upsampled, to the
-stride-4 map, where the heads read. `width` is the detector size (the preset compares 16, 24, 32).
+Backbone: a stem and 1 + `depth` stages of stride 2 (4, 8, 16 for depth 2; 32 too for depth 3: a wider
+view for large plates), each a strided 3x3 conv and `blocks` residual blocks, `width` x (1, 2, 4, ...)
+channels; a light FPN adds each coarser map, projected and upsampled, to the next finer one down to the
+stride-4 map, where the heads read. `width` is the detector size (experiment=blur_detector_size).
 
     net = CenterNet(spec, width=24)     # spec: framework.data.detection.datamodule.DetectionSpec
     out = net(images)                   # images [B, 3, S, S] float, normalised
@@ -53,24 +54,30 @@ class CenterNet(nn.Module):
     tasks = ("detection",)
     stride = 4
 
-    def __init__(self, feature_spec: Any, width: int = 24, blocks: int = 1) -> None:
+    def __init__(self, feature_spec: Any, width: int = 16, blocks: int = 1, depth: int = 2) -> None:
         super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth (stages after stride 4) must be at least 1, got {depth}")
         self.num_classes = len(feature_spec.classes)
         self.stem = _conv(3, width // 2, 2)  # stride 2
-        self.s4 = _stage(width // 2, width, blocks)
-        self.s8 = _stage(width, 2 * width, blocks)
-        self.s16 = _stage(2 * width, 4 * width, blocks)
-        self.lat8, self.lat16 = nn.Conv2d(2 * width, width, 1), nn.Conv2d(4 * width, width, 1)
-        self.lat4 = nn.Conv2d(width, width, 1)
+        channels = [width * 2**i for i in range(depth + 1)]  # stride 4, 8, 16, ...
+        self.stages = nn.ModuleList(
+            _stage(c_in, c_out, blocks) for c_in, c_out in zip([width // 2, *channels[:-1]], channels, strict=True)
+        )
+        self.laterals = nn.ModuleList(nn.Conv2d(c, width, 1) for c in channels)
         self.merge = _conv(width, width)
         # heatmap bias: sigmoid(-2.19) = 0.1, CenterNet's start (most cells are background)
         self.heatmap = _head(width, self.num_classes, -2.19)
         self.box = _head(width, 4, 1.0)  # log distances: e^1 = 2.7 cells to start
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        x4 = self.s4(self.stem(images))
-        x8 = self.s8(x4)
-        x16 = self.s16(x8)
-        up = F.interpolate(self.lat16(x16), size=x8.shape[-2:], mode="nearest") + self.lat8(x8)
-        features = self.merge(F.interpolate(up, size=x4.shape[-2:], mode="nearest") + self.lat4(x4))
+        x, maps = self.stem(images), []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        # top-down: each coarser map, projected to `width` channels, upsampled and added to the next finer one
+        top = self.laterals[-1](maps[-1])
+        for lateral, fine in zip(reversed(self.laterals[:-1]), reversed(maps[:-1]), strict=True):
+            top = F.interpolate(top, size=fine.shape[-2:], mode="nearest") + lateral(fine)
+        features = self.merge(top)
         return {"heatmap": self.heatmap(features), "box": self.box(features)}
