@@ -266,3 +266,16 @@ def test_compare_at_80_columns_cuts_no_path_and_splits_no_number(tmp_path: Path)
         for row in table[1]:
             for number in re.findall(r"[-+]?\d+\.\d+", " ".join(row)):
                 assert number in out, number
+
+
+def test_every_case_names_cost_columns_that_exist() -> None:
+    """A `cost/...` name outside the known columns matches nothing and its column silently vanishes (the
+    blurring case asked for cost/p50_ms, which no run records: serving/p50_ms is the run's metric)."""
+    from omegaconf import OmegaConf
+
+    from framework.compare.columns import COSTS, OPTIONAL_COSTS
+
+    for path in sorted((ROOT / "conf" / "case").glob("*.yaml")):
+        costs = OmegaConf.select(OmegaConf.load(path), "case.report.costs") or []
+        unknown = [c for c in costs if c.startswith("cost/") and c not in {**COSTS, **OPTIONAL_COSTS}]
+        assert not unknown, f"{path.name}: {unknown}"
