@@ -119,6 +119,7 @@ class DatasetConfig:
     eval_batch_size: int = 16384
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     cache: bool = True
+    debug_rows: int | None = None  # the row cap debug=fast uses (None: 4000); images name fewer
     # A kind may add its own dataset keys (e.g. two_stage: split_strategy, positive_threshold).
 
 

@@ -29,7 +29,8 @@ def read_source(cfg: DictConfig, not_source_args: set[str], gives: type, what: s
     from framework.errors import DataError
 
     source = get_method(str(cfg._target_))
-    args = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in not_source_args}
+    skip = {*not_source_args, "debug_rows"}  # a hint for debug=fast (its max_rows), not the source's
+    args = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
     start = time.perf_counter()
     out = source(**args)
     if not isinstance(out, gives):

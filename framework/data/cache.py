@@ -27,7 +27,7 @@ from framework.signatures import module_file
 # Keys that do not change the arrays: batch sizes, the cache switch, how a file is encoded (in memory or
 # out of core, in chunks of how many rows: every way gives the same arrays), and the negative downsampling
 # rate (training rows are drawn from the cached arrays after loading).
-NOT_DATA_KEYS = ("batch_size", "eval_batch_size", "cache", "out_of_core", "chunk_rows", "negative_rate")
+NOT_DATA_KEYS = ("batch_size", "eval_batch_size", "cache", "out_of_core", "chunk_rows", "negative_rate", "debug_rows")
 
 
 def code_hash(modules: Iterable[str]) -> str:

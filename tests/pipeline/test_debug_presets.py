@@ -13,7 +13,12 @@ from tests.conftest import read_run, run_cli
 
 DEBUG = sorted(p.stem for p in (CONF_DIR / "debug").glob("*.yaml"))
 CASES = sorted(p.stem for p in (CONF_DIR / "case").glob("*.yaml"))
-SMALL = ("dataset.max_rows=4000", "trainer.max_epochs=3", "logger=none", "trainer.enable_progress_bar=false")
+SMALL = (
+    "dataset.max_rows=${oc.select:dataset.debug_rows,4000}",  # images: fewer rows (dataset.debug_rows)
+    "trainer.max_epochs=3",
+    "logger=none",
+    "trainer.enable_progress_bar=false",
+)
 
 
 def test_the_documented_debug_presets_exist() -> None:
@@ -35,3 +40,15 @@ def test_overfitting_a_few_batches_drives_the_training_loss_down(tmp_path: Path)
     rows = list(csv.DictReader(metrics_csv.read_text().splitlines()))
     losses = [float(r["train/loss_epoch"]) for r in rows if r.get("train/loss_epoch")]
     assert len(losses) == 20 and losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize(("case", "rows"), [("ad_click", 4000), ("street_view_blurring", 200)])
+def test_debug_fast_caps_rows_where_the_dataset_asks_for_fewer(case: str, rows: int) -> None:
+    """debug=fast keeps 4000 rows, or the dataset's debug_rows (images: 4000 would cost a minute to make)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("run", overrides=[f"case={case}", "debug=fast"])
+    assert cfg.dataset.max_rows == rows

@@ -55,6 +55,7 @@ _NOT_SOURCE_ARGS = {
     "negative_rate",
     "out_of_core",
     "chunk_rows",
+    "debug_rows",
 }
 
 
