@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from framework.data import cache
+from framework.data import cache, read_source
 from framework.data.batching import TableRows, TensorTable, batch_loader
 from framework.data.module import CaseDataModule
 from framework.data.tabular import out_of_core
@@ -55,7 +55,6 @@ _NOT_SOURCE_ARGS = {
     "negative_rate",
     "out_of_core",
     "chunk_rows",
-    "debug_rows",
 }
 
 
@@ -113,11 +112,8 @@ class TabularDataModule(CaseDataModule):
         return sizes
 
     def _build(self) -> tuple[FeatureSpec, dict[str, EncodedTable]]:
-        source = get_method(str(self.cfg._target_))
-        args = {k: v for k, v in OmegaConf.to_container(self.cfg, resolve=True).items() if k not in _NOT_SOURCE_ARGS}
-        t0 = time.perf_counter()
-        table: RawTable = source(**args)
-        self.info["read_seconds"] = round(time.perf_counter() - t0, 3)
+        table, seconds = read_source(self.cfg, _NOT_SOURCE_ARGS, RawTable, "rows of a click log")
+        self.info["read_seconds"] = round(seconds, 3)
         sizes = self._split_sizes(table.frame.height, table.source)
         t0 = time.perf_counter()
         encoder = self._encoder()
