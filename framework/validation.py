@@ -143,7 +143,8 @@ def _check_foreign_nodes(cfg: DictConfig, kind_name: str, problems: Problems) ->
     """A node that another kind owns would do nothing here: say whose it is."""
     for key in cfg:
         owner = kind_of_node(str(key))
-        if owner is not None and owner != kind_name and cfg.get(key) is not None:
+        shared = str(key) in KINDS[kind_name].nodes  # a node two kinds read (index: two_stage, contrastive_retrieval)
+        if owner is not None and owner != kind_name and not shared and cfg.get(key) is not None:
             problems.add(
                 f"'{key}' applies to {owner} cases only; case '{value_of(cfg.case, 'name')}' is a '{kind_name}' "
                 f"task. Remove it (e.g. {key}=null)."

@@ -55,7 +55,20 @@ def run_cli(*args: str) -> int:
         main(list(args))
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        _close_run_log()
     return 0
+
+
+def _close_run_log() -> None:
+    """Detach the run's log file (Hydra's job logging adds it to the root logger): a later test's library
+    logging would otherwise write into it, or fail where a config error left its folder uncreated."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def run_subprocess(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -34,6 +34,9 @@ class RankedLists:
     n_relevant: torch.Tensor  # long [U]: relevant items of u in total
     catalog_size: int
     item_vectors: torch.Tensor | None = None  # float [I, G]: content vectors, for diversity
+    gains: torch.Tensor | None = None  # float [U, K]: graded relevance of the listed items (search: 0, 1, 2)
+    ideal_gains: torch.Tensor | None = None  # float [U, K]: u's best gains, sorted (the ideal list's)
+    first_rank: torch.Tensor | None = None  # float [U]: full-ranking rank (1-based) of u's best-placed relevant item
 
 
 class _TopK(Metric):

@@ -89,6 +89,14 @@ KINDS: dict[str, TaskKind] = {
         nodes=("multi_label",),
         dataset_keys=("max_tokens", "vocab_size"),
     ),
+    "contrastive_retrieval": TaskKind(
+        "framework.tasks.contrastive_retrieval.recipe",
+        "RetrievalCorpus",
+        "a catalogue of images, or of videos with texts",
+        config="framework.tasks.contrastive_retrieval.config",
+        nodes=("contrastive", "search", "index"),
+        dataset_keys=("max_tokens", "vocab_size"),
+    ),
 }
 
 

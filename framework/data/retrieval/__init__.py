@@ -1,0 +1,1 @@
+"""Data of the contrastive retrieval kind (visual search, video search): a catalogue, its texts, queries."""

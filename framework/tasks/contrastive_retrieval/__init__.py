@@ -1,0 +1,1 @@
+"""The contrastive retrieval kind: visual search (image -> images) and video search (text -> videos)."""

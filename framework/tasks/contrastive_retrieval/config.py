@@ -1,0 +1,81 @@
+"""The config nodes of the contrastive retrieval kind and their checks (read before any heavy import).
+
+contrastive   how the encoder(s) learn: the loss (nt_xent, supcon, triplet, classifier for images; clip for
+              text -> video), its temperature / margin / mining, the training augmentation of images and
+              the near-duplicate queries' augmentation
+search        video search: the channel served (visual, text, fused), the fusion method and its knobs, BM25's
+index         `_target_` node (conf/index): exact or faiss ANN search over the catalogue's vectors
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from omegaconf import DictConfig
+
+from framework.checks import Problems, at_least, check_dataclass, number_at, value_of
+
+IMAGE_LOSSES = ("nt_xent", "supcon", "triplet", "classifier")
+
+
+@dataclass
+class ContrastiveConfig:
+    loss: Literal["nt_xent", "supcon", "triplet", "classifier", "clip"] = "supcon"
+    temperature: float = 0.1  # softmax temperature of nt_xent, supcon, clip
+    margin: float = 0.2  # triplet margin (Euclidean distance between unit vectors: 0..2)
+    mining: Literal["batch_hard", "semi_hard", "all"] = "batch_hard"
+    augment: dict[str, Any] | None = None  # training views (framework.data.images.augment.Augment's fields)
+    near_duplicate: dict[str, Any] | None = None  # the near-duplicate queries' edit (the same fields)
+
+
+@dataclass
+class SearchConfig:
+    channel: Literal["visual", "text", "fused"] = "fused"  # what test/search/* reports: the channel served
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
+    weights: list[float] = field(default_factory=lambda: [1.0, 1.0])  # (visual, text)
+    depth: int = 100  # results of each channel that are fused
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+
+
+@dataclass
+class RetrievalDatasetKeys:
+    max_tokens: int = 16  # tokens kept per caption / query
+    vocab_size: int = 20_000  # most frequent train-caption tokens (with padding and unknown)
+
+
+SCHEMAS = {"contrastive": ContrastiveConfig, "search": SearchConfig}
+DATASET_SCHEMA = RetrievalDatasetKeys
+
+
+def check(cfg: DictConfig, problems: Problems) -> None:
+    """contrastive and index are required (search for videos); knobs in range; augmentations valid."""
+    for key in ("contrastive", "index"):
+        if cfg.get(key) is None:
+            problems.add(f"Case '{value_of(cfg.case, 'name')}' is a contrastive_retrieval case and needs '{key}'.")
+    node = cfg.get("contrastive")
+    if node is not None:
+        check_dataclass(node, ContrastiveConfig, "contrastive", problems)
+        at_least(node, "contrastive", {"temperature": 1e-6, "margin": 0.0}, problems)
+        for key in ("augment", "near_duplicate"):
+            if isinstance(node.get(key), DictConfig):
+                from framework.data.images.augment import Augment  # torch: only when a config names one
+
+                check_dataclass(node[key], Augment, f"contrastive.{key}", problems)
+    if cfg.get("search") is not None:
+        check_dataclass(cfg.search, SearchConfig, "search", problems)
+        at_least(cfg.search, "search", {"rrf_k": 0, "depth": 1, "bm25_k1": 0.0, "bm25_b": 0.0}, problems)
+        weights = value_of(cfg.search, "weights")
+        if weights is not None and len(weights) != 2:
+            problems.add(f"'search.weights' are two weights (visual, text), got {list(weights)}.")
+        b = number_at(cfg.search, "bm25_b")
+        if b is not None and b > 1:
+            problems.add(f"'search.bm25_b' must be in [0, 1] (BM25's length normalisation), got {b}.")
+    if cfg.get("dataset") is not None:
+        at_least(cfg.dataset, "dataset", {"max_tokens": 1, "vocab_size": 3}, problems)
+
+
+def extra_target_nodes(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
+    return [("index", cfg.index)] if cfg.get("index") is not None else []
