@@ -73,6 +73,9 @@ def _run_dict(scores: np.ndarray, ids: np.ndarray) -> dict[str, dict[str, float]
 def fusion_peer(visual: np.ndarray, text: np.ndarray, gains: np.ndarray, depth: int = 100) -> dict[str, float]:
     from ranx import Qrels, Run, evaluate, fuse
 
+    # BM25 ties (equal scores) are ordered by item id here and by ranx in its own order, which changes the ranks
+    # RRF sums: a tiny id-ordered offset makes the order unique, so both fuse the same ranks
+    text = np.where(text > 0, text - 1e-9 * np.arange(text.shape[1])[None, :] / text.shape[1], 0.0)
     channels = [_top(visual, depth), _top(np.where(text > 0, text, -np.inf), depth)]
     runs = [Run(_run_dict(*c), name=n) for c, n in zip(channels, ("visual", "text"), strict=True)]
     out: dict[str, float] = {}
@@ -86,11 +89,15 @@ def fusion_peer(visual: np.ndarray, text: np.ndarray, gains: np.ndarray, depth: 
     ):
         (scores, ids), ours_s = _seconds(ours_fn)
         fused, peer_s = _seconds(lambda kw=peer_kw: fuse(runs=runs, **kw))
-        same = 0
+        same = same_scores = 0
         for q in range(len(ids)):
             theirs = sorted(fused[f"q{q}"].items(), key=lambda kv: (-kv[1], int(kv[0][1:])))[:10]
-            same += [int(d[1:]) for d, _ in theirs] == [int(d) for d in ids[q][:10] if d >= 0][: len(theirs)]
+            mine = [(int(d), float(v)) for d, v in zip(ids[q][:10], scores[q][:10], strict=True) if d >= 0]
+            same += [int(d[1:]) for d, _ in theirs] == [d for d, _ in mine][: len(theirs)]
+            # ties: equal fused scores summed in another order differ in the last bits and swap places
+            same_scores += np.allclose([v for _, v in theirs], [v for _, v in mine][: len(theirs)], rtol=0, atol=1e-9)
         out[f"{method}_top10_equal"] = same / len(ids)
+        out[f"{method}_top10_scores_equal"] = same_scores / len(ids)
         out[f"{method}_mlsd_s"], out[f"{method}_ranx_s"] = ours_s, peer_s
         if method == "rrf":
             metrics = {"ndcg@10": GradedNDCGAtK(10), "mrr@10": MRRAtK(10), "recall@10": RecallAtK(10)}

@@ -291,8 +291,8 @@ def metric_directions(records: Iterable[dict[str, Any]]) -> dict[str, bool | Non
             if f"test/{name}" not in directions and isinstance(node, dict) and "_target_" in node:
                 directions[f"test/{name}"] = _suite_direction(node)
         for name in report_metric_names(r):
-            if name not in directions and not name.startswith("test/"):
-                directions[name] = _extra_direction(name, r["config"])
+            if name not in directions and (not name.startswith("test/") or name.count("/") > 1):
+                directions[name] = _extra_direction(name, r["config"])  # test/fused/ndcg@10: the suite's ndcg@10
         objective = r.get("objective") or {}
         if objective.get("metric") and objective.get("mode") in ("min", "max"):
             directions["test/" + str(objective["metric"]).split("/", 1)[-1]] = objective["mode"] == "max"
