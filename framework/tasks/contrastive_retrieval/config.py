@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from framework.checks import Problems, at_least, check_dataclass, number_at, value_of
 
@@ -25,6 +25,7 @@ class ContrastiveConfig:
     temperature: float = 0.1  # softmax temperature of nt_xent, supcon, clip
     margin: float = 0.2  # triplet margin (Euclidean distance between unit vectors: 0..2)
     mining: Literal["batch_hard", "semi_hard", "all"] = "batch_hard"
+    instance_weight: float = 0.0  # supcon / triplet: + this x NT-Xent over each image's two views (item-level)
     augment: dict[str, Any] | None = None  # training views (framework.data.images.augment.Augment's fields)
     near_duplicate: dict[str, Any] | None = None  # the near-duplicate queries' edit (the same fields)
 
@@ -58,12 +59,19 @@ def check(cfg: DictConfig, problems: Problems) -> None:
     node = cfg.get("contrastive")
     if node is not None:
         check_dataclass(node, ContrastiveConfig, "contrastive", problems)
-        at_least(node, "contrastive", {"temperature": 1e-6, "margin": 0.0}, problems)
+        at_least(node, "contrastive", {"temperature": 1e-6, "margin": 0.0, "instance_weight": 0.0}, problems)
         for key in ("augment", "near_duplicate"):
             if isinstance(node.get(key), DictConfig):
                 from framework.data.images.augment import Augment  # torch: only when a config names one
 
+                before = len(problems.items)
                 check_dataclass(node[key], Augment, f"contrastive.{key}", problems)
+                if len(problems.items) == before:  # known keys: are the values in range?
+                    values = {k: tuple(v) if isinstance(v, ListConfig) else v for k, v in node[key].items()}
+                    try:
+                        Augment(**values)
+                    except (ValueError, TypeError) as exc:
+                        problems.add(f"'contrastive.{key}': {exc}.")
     if cfg.get("search") is not None:
         check_dataclass(cfg.search, SearchConfig, "search", problems)
         at_least(cfg.search, "search", {"rrf_k": 0, "depth": 1, "bm25_k1": 0.0, "bm25_b": 0.0}, problems)

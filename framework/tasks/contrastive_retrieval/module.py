@@ -3,7 +3,8 @@ search on the validation and test catalogues.
 
 Training, by `Objective.loss`:
     nt_xent     two augmented views of each image; each must find its partner (self-supervised SimCLR)
-    supcon      two views; every view of the same class is a positive (supervised contrastive)
+    supcon      two views; every view of the same class is a positive (supervised contrastive); with
+                `instance_weight` > 0 plus that much NT-Xent, so items of a class stay apart (near duplicates)
     triplet     two views; triplets mined in the batch from the class labels (`mining`, `margin`)
     classifier  one view; cross-entropy of a classifier head on the embedding (cut off for search)
     clip        (caption, video) pairs; symmetric InfoNCE, other videos of the batch are the negatives
@@ -45,6 +46,7 @@ class Objective:
     temperature: float = 0.1
     margin: float = 0.2
     mining: Literal["batch_hard", "semi_hard", "all"] = "batch_hard"
+    instance_weight: float = 0.0  # + this x NT-Xent over the two views (supcon, triplet): tells items apart
 
 
 class ContrastiveTask(L.LightningModule):
@@ -125,12 +127,13 @@ class ContrastiveTask(L.LightningModule):
             x1, x2 = self._views(batch["images"], 2)
             z = self.model(torch.cat([x1, x2]))
             labels = torch.cat([batch["classes"], batch["classes"]])
+            instance = nt_xent(z[: len(x1)], z[len(x1) :], o.temperature)
             if o.loss == "nt_xent":
-                loss = nt_xent(z[: len(x1)], z[len(x1) :], o.temperature)
+                loss = instance
             elif o.loss == "supcon":
-                loss = supcon(z, labels, o.temperature)
+                loss = supcon(z, labels, o.temperature) + o.instance_weight * instance
             else:
-                loss = triplet_loss(z, labels, o.margin, o.mining)
+                loss = triplet_loss(z, labels, o.margin, o.mining) + o.instance_weight * instance
         log_train_loss(self, loss, len(next(iter(batch.values()))))
         return loss
 

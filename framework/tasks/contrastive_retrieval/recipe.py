@@ -60,7 +60,7 @@ def settings(cfg: DictConfig) -> ContrastiveConfig:
 
 def _objective(cfg: DictConfig) -> Objective:
     c = settings(cfg)
-    return Objective(c.loss, c.temperature, c.margin, c.mining)
+    return Objective(c.loss, c.temperature, c.margin, c.mining, c.instance_weight)
 
 
 def _augmentation(cfg: DictConfig):
