@@ -167,7 +167,9 @@ class RetrievalDataModule(SplitTablesDataModule):
         query_kinds: dict[str, int] = {}  # the source's query kinds (e.g. metadata words, caption words, order)
         for p, name in ((1, "valid"), (2, "test")):
             queries, gains, used, kinds = self._queries(data, captions, part, local, p)
-            arrays[f"{name}_query_kind"] = np.array([query_kinds.setdefault(k, len(query_kinds)) for k in kinds], np.int64)
+            arrays[f"{name}_query_kind"] = np.array(
+                [query_kinds.setdefault(k, len(query_kinds)) for k in kinds], np.int64
+            )
             arrays[f"{name}_query_tokens"] = encode_tokens(pl.Series(queries), vocab, max_tokens)
             arrays[f"{name}_gains"] = gains
             arrays[f"{name}_query_text"], arrays[f"{name}_query_offsets"] = pack_texts(pl.Series(queries))

@@ -1,0 +1,1 @@
+"""Image pipeline pieces in plain torch (no torchvision): conversion and training augmentations."""
