@@ -8,8 +8,8 @@
 Every channel is scored with the eval suite on the test queries (`test/visual/*`, `test/text/*`,
 `test/fused/*`); `test/search/*` repeats the channel the product serves (`search.channel`), the axis of
 the channel preset. When the source labels its queries by kind (the embedded generator: metadata words,
-caption words, mixed, event order), the monitored metric per kind too: `test/<channel>/<kind>/ndcg@10`. A video beyond a channel's lists has no score there: it ranks after every
-listed one.
+caption words, mixed, event order), the monitored metric per kind too: `test/<channel>/<kind>/ndcg@10`.
+A video beyond a channel's lists has no score there: it ranks after every listed one.
 """
 
 from __future__ import annotations
