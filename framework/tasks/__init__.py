@@ -107,4 +107,4 @@ def kind_of_node(node: str) -> str | None:
 
 def kind_node_names() -> list[str]:
     """Every kind's own nodes, in table order (e.g. to order report columns)."""
-    return [node for kind in KINDS.values() for node in kind.nodes]
+    return list(dict.fromkeys(node for kind in KINDS.values() for node in kind.nodes))  # index: two kinds read it

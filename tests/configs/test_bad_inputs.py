@@ -42,8 +42,8 @@ BAD_CONFIGS = [
     ),
     (["case.task=two_stage"], "Model DCN does not fit case 'ad_click': the case is a 'two_stage' task"),
     (
-        ["case.task=retrieval"],
-        f"'case.task' is 'retrieval', which is not a task kind. Task kinds: {', '.join(sorted(KINDS))}",
+        ["case.task=forecasting"],
+        f"'case.task' is 'forecasting', which is not a task kind. Task kinds: {', '.join(sorted(KINDS))}",
     ),
     (
         ["optim.optimizer._target_=torch.optim.Adamm"],

@@ -36,7 +36,13 @@ def test_every_case_names_a_kind_and_every_kind_has_a_case() -> None:
     assert kinds == set(KINDS)
 
 
-def test_a_node_belongs_to_one_kind_at_most() -> None:
+def test_a_node_belongs_to_one_kind_but_the_shared_index() -> None:
+    owners: dict[str, list[str]] = {}
+    for name, kind in KINDS.items():
+        for node in kind.nodes:
+            owners.setdefault(node, []).append(name)
+    shared = {node: kinds for node, kinds in owners.items() if len(kinds) > 1}
+    assert shared == {"index": ["two_stage", "contrastive_retrieval"]}  # the ANN index both search with
     names = kind_node_names()
     assert len(names) == len(set(names))
     assert kind_of_node("ranker") == "two_stage" and kind_of_node("model") is None
