@@ -32,6 +32,20 @@ def measure_latency(request: Callable[[int], object], n_requests: int, warmup: i
     }
 
 
+def request_latency(request: Callable[[int], object], case: DictConfig, what: str) -> dict[str, Any]:
+    """`measure_latency` of `case.serving.latency_requests` requests, against the case's latency budget (p99),
+    with what one request does and the threads it ran on: a recipe's `serving` record."""
+    stats = measure_latency(request, int(case.serving.latency_requests))
+    budget = float(case.design.latency_budget_ms)
+    return {
+        **stats,
+        "budget_ms": budget,
+        "within_budget": stats["p99_ms"] <= budget,
+        "request": what,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def row_scoring_latency(model: torch.nn.Module, table: TensorTable, case: DictConfig, seed: int) -> dict[str, Any]:
     """p50/p99 of a pointwise model scoring `candidates_per_request` rows of `table` per request (one
     request at a time, on CPU), against the case's latency budget."""

@@ -24,7 +24,7 @@ from torchmetrics import Metric
 from framework.data.images.augment import Augment, to_float
 from framework.data.retrieval.datamodule import RetrievalDataModule
 from framework.serving.index import ExactIndex, recall_against_exact
-from framework.serving.latency import measure_latency
+from framework.serving.latency import request_latency
 from framework.tasks.contrastive_retrieval.evaluation import evaluate_scores
 
 _CHUNK = 512
@@ -110,14 +110,9 @@ def serving(model: torch.nn.Module, data: RetrievalDataModule, cfg: DictConfig) 
         j = i % len(queries)
         index.search(model(to_float(queries[j : j + 1])).numpy(), k)
 
-    stats = measure_latency(request, int(cfg.case.serving.latency_requests))
-    budget = float(cfg.case.design.latency_budget_ms)
+    what = f"one {data.spec.image_size}px image: encoder, {index.name} index, top {k} (CPU)"
     return {
-        **stats,
-        "budget_ms": budget,
-        "within_budget": stats["p99_ms"] <= budget,
-        "request": f"one {data.spec.image_size}px image: encoder, {index.name} index, top {k} (CPU)",
+        **request_latency(request, cfg.case, what),
         "catalogue": len(catalogue),
         "indexing_images_per_s": len(catalogue) / max(indexing_s, 1e-9),
-        "threads": torch.get_num_threads(),
     }

@@ -25,7 +25,7 @@ from framework.data.retrieval.datamodule import RetrievalDataModule
 from framework.search.bm25 import BM25Search
 from framework.search.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from framework.search.tokens import tokenize
-from framework.serving.latency import measure_latency
+from framework.serving.latency import request_latency
 from framework.tasks.contrastive_retrieval.evaluation import evaluate_scores
 
 CHANNELS = ("visual", "text", "fused")
@@ -136,12 +136,5 @@ def serving(model: torch.nn.Module, data: RetrievalDataModule, cfg: DictConfig) 
         text = bm25.scores([texts[j]]).astype(np.float64) if searchable and tokenize(texts[j]) else 0 * visual
         fuse(visual, text, search)
 
-    stats = measure_latency(request, int(cfg.case.serving.latency_requests))
-    budget = float(cfg.case.design.latency_budget_ms)
-    return {
-        **stats,
-        "budget_ms": budget,
-        "within_budget": stats["p99_ms"] <= budget,
-        "request": f"one text query: text encoder, {len(frames)} video vectors, BM25, {search.fusion} fusion (CPU)",
-        "threads": torch.get_num_threads(),
-    }
+    what = f"one text query: text encoder, {len(frames)} video vectors, BM25, {search.fusion} fusion (CPU)"
+    return request_latency(request, cfg.case, what)

@@ -27,7 +27,7 @@ from torchmetrics import Metric
 from framework.data import prepared
 from framework.data.detection.datamodule import DetectionDataModule
 from framework.metrics.detection import covered, false_positives, operating_threshold
-from framework.serving.latency import measure_latency
+from framework.serving.latency import request_latency
 from framework.tasks.detection.blurring import before_after, blur_boxes
 from framework.tasks.detection.module import DetectionTask, truths_of
 from framework.tasks.result import RecipeResult
@@ -121,15 +121,8 @@ def _serving(task: DetectionTask, data: DetectionDataModule, cfg: DictConfig) ->
         with torch.inference_mode():
             task.detect(images[i % len(images) : i % len(images) + 1])
 
-    stats = measure_latency(request, int(cfg.case.serving.latency_requests))
-    budget = float(cfg.case.design.latency_budget_ms)
-    return {
-        **stats,
-        "budget_ms": budget,
-        "within_budget": stats["p99_ms"] <= budget,
-        "request": f"one {data.spec.input_size}x{data.spec.input_size} image: network, peaks, NMS (CPU)",
-        "threads": torch.get_num_threads(),
-    }
+    size = data.spec.input_size
+    return request_latency(request, cfg.case, f"one {size}x{size} image: network, peaks, NMS (CPU)")
 
 
 def run_case(ctx: RunContext, data: DetectionDataModule, metrics: dict[str, Metric]) -> RecipeResult | None:
