@@ -23,7 +23,7 @@ def test_an_empty_query_is_a_data_error():
 
 
 def test_texts_of_unknown_items_and_half_given_qrels_are_data_errors():
-    with pytest.raises(DataError, match="outside 0..1"):
+    with pytest.raises(DataError, match=r"outside 0\.\.1"):
         _videos(texts=pl.DataFrame({"item": [0, 5], "text": ["x", "y"], "field": ["caption", "caption"]}))
     with pytest.raises(DataError, match="come together"):
         _videos(queries=pl.DataFrame({"query": [0], "text": ["x"]}))
