@@ -35,7 +35,7 @@ from framework.serving.index import (  # noqa: E402
 )
 from framework.serving.latency import measure_latency  # noqa: E402
 from framework.tasks.contrastive_retrieval import images  # noqa: E402
-from framework.tasks.contrastive_retrieval.recipe import settings  # noqa: E402
+from framework.tasks.contrastive_retrieval.config import settings  # noqa: E402
 from framework.tasks.contrastive_retrieval.trained import load_trained  # noqa: E402
 
 K = 10

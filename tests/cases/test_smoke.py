@@ -25,9 +25,27 @@ def _model_kinds(model: str) -> tuple[str, ...]:
     return read_signature(str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_)).tasks or ()
 
 
+def _modality(model: str) -> str | None:
+    """What a model encodes, where a kind serves several (contrastive_retrieval: images or videos)."""
+    sig = read_signature(str(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml")._target_))
+    return sig.attributes.get("modality") if sig is not None else None
+
+
+def _case_modality(case: str) -> str | None:
+    """The modality of the case's default model (`override /model: ...` in its defaults)."""
+    for entry in OmegaConf.load(CONF_DIR / "case" / f"{case}.yaml").defaults:
+        if OmegaConf.is_dict(entry) and "override /model" in entry:
+            return _modality(str(entry["override /model"]))
+    return None
+
+
+def _fits(case: str, model: str) -> bool:
+    return _case_kind(case) in _model_kinds(model) and _modality(model) in (None, _case_modality(case))
+
+
 CASES = sorted(p.stem for p in (CONF_DIR / "case").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
-PAIRS = [(case, model) for case in CASES for model in MODELS if _case_kind(case) in _model_kinds(model)]
+PAIRS = [(case, model) for case in CASES for model in MODELS if _fits(case, model)]
 
 
 def test_every_case_has_a_model_and_every_model_a_case() -> None:

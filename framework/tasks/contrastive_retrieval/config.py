@@ -9,10 +9,10 @@ index         `_target_` node (conf/index): exact or faiss ANN search over the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from framework.checks import Problems, at_least, check_dataclass, number_at, value_of
 
@@ -48,6 +48,16 @@ class RetrievalDatasetKeys:
 
 
 SCHEMAS = {"contrastive": ContrastiveConfig, "search": SearchConfig}
+
+
+def settings(cfg: DictConfig) -> ContrastiveConfig:
+    """The `contrastive` node with the schema's defaults for the keys a case leaves out (video search: no
+    margin, mining or augmentation)."""
+    given = OmegaConf.to_container(cfg.contrastive, resolve=True)
+    assert isinstance(given, dict)
+    return ContrastiveConfig(**{**asdict(ContrastiveConfig()), **given})
+
+
 DATASET_SCHEMA = RetrievalDatasetKeys
 
 

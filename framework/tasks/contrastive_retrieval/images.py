@@ -25,6 +25,7 @@ from framework.data.images.augment import Augment, to_float
 from framework.data.retrieval.datamodule import RetrievalDataModule
 from framework.serving.index import ExactIndex, recall_against_exact
 from framework.serving.latency import request_latency
+from framework.tasks.contrastive_retrieval.config import settings
 from framework.tasks.contrastive_retrieval.evaluation import evaluate_scores
 
 _CHUNK = 512
@@ -61,8 +62,6 @@ def evaluate_test(
     catalogue = embed(model, test)
     out: dict[str, float] = {}
     record: dict[str, Any] = {"catalogue": len(test)}
-    from framework.tasks.contrastive_retrieval.recipe import settings
-
     near = augmentation(settings(cfg).near_duplicate)
     if near is not None:
         queries = torch.cat([model(q) for q in _near_duplicates(test, near, int(cfg.seed) + 1).split(_CHUNK)])

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -23,7 +22,7 @@ from torchmetrics import Metric
 from framework.data import prepared
 from framework.data.retrieval.datamodule import RetrievalDataModule, RetrievalSpec
 from framework.errors import ConfigError
-from framework.tasks.contrastive_retrieval.config import ContrastiveConfig
+from framework.tasks.contrastive_retrieval.config import settings
 from framework.tasks.contrastive_retrieval.evaluation import evaluate_scores, image_gains
 from framework.tasks.contrastive_retrieval.module import ContrastiveTask, Objective
 from framework.tasks.result import RecipeResult
@@ -48,14 +47,6 @@ def build_model(cfg: DictConfig, spec: RetrievalSpec) -> torch.nn.Module:
     if "n_classes" in inspect.signature(target).parameters:
         extra["n_classes"] = spec.n_classes if settings(cfg).loss == "classifier" else None
     return instantiate(cfg.model, _partial_=True, _convert_="all")(**extra)
-
-
-def settings(cfg: DictConfig) -> ContrastiveConfig:
-    """The `contrastive` node with the schema's defaults for the keys a case leaves out (video search: no
-    margin, mining or augmentation)."""
-    given = OmegaConf.to_container(cfg.contrastive, resolve=True)
-    assert isinstance(given, dict)
-    return ContrastiveConfig(**{**asdict(ContrastiveConfig()), **given})
 
 
 def _objective(cfg: DictConfig) -> Objective:
