@@ -16,8 +16,6 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from framework.checks import Problems, at_least, check_dataclass, number_at, value_of
 
-IMAGE_LOSSES = ("nt_xent", "supcon", "triplet", "classifier")
-
 
 @dataclass
 class ContrastiveConfig:

@@ -34,7 +34,6 @@ from framework.tasks.contrastive_retrieval.evaluation import image_gains, list_l
 from framework.training.module_helpers import log_train_loss, split_metrics
 
 Loss = Literal["nt_xent", "supcon", "triplet", "classifier", "clip"]
-IMAGE_LOSSES = ("nt_xent", "supcon", "triplet", "classifier")
 _CHUNK = 512
 
 
@@ -81,10 +80,10 @@ class ContrastiveTask(L.LightningModule):
 
     # -- encoders -------------------------------------------------------------------------------------
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 [B, H, W, C] -> unit vectors [B, dim], in chunks."""
-        from framework.data.images.augment import to_float
+        """uint8 [B, H, W, C] -> unit vectors [B, dim], in chunks (the same embedding the test search uses)."""
+        from framework.tasks.contrastive_retrieval.images import embed
 
-        return torch.cat([self.model(to_float(images[s : s + _CHUNK])) for s in range(0, len(images), _CHUNK)])
+        return embed(self.model, images)
 
     def encode_videos(self, part: str) -> torch.Tensor:
         frames, counts = getattr(self, f"{part}_frames"), getattr(self, f"{part}_counts")
