@@ -70,3 +70,18 @@ class MedianRank(Metric):
     def compute(self) -> torch.Tensor:
         ranks = dim_zero_cat(self.ranks) if self.ranks else torch.zeros(0)
         return ranks.quantile(0.5).float() if len(ranks) else torch.tensor(float("nan"))
+
+
+def micro_average_precision(scores: torch.Tensor, correct: torch.Tensor, n_positive: int) -> float:
+    """Copy detection's micro average precision (μAP, the Image Similarity Challenge's metric, Douze et al.
+    2021): every query's predicted match with its score, copies and distractors (queries with no original)
+    together, sorted by score; the precision at each correct match, summed and divided by the number of
+    queries that have an original (`n_positive`): a detector must rank its true matches above every
+    distractor's best guess, at one threshold for all queries. Ties are broken against the correct ones."""
+    if n_positive <= 0:
+        raise ValueError("micro_average_precision needs at least one query with an original")
+    first_wrong = torch.argsort(correct.int(), stable=True)  # then a stable sort by score keeps wrong first in ties
+    order = first_wrong[torch.argsort(scores[first_wrong], descending=True, stable=True)]
+    hits = correct[order].double()
+    precision = hits.cumsum(0) / torch.arange(1, len(hits) + 1, dtype=torch.float64)
+    return float((precision * hits).sum() / n_positive)

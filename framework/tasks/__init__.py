@@ -94,7 +94,7 @@ KINDS: dict[str, TaskKind] = {
         "RetrievalCorpus",
         "a catalogue of images, or of videos with texts",
         config="framework.tasks.contrastive_retrieval.config",
-        nodes=("contrastive", "search", "index"),
+        nodes=("contrastive", "search", "index", "copy_detection"),
         dataset_keys=("max_tokens", "vocab_size"),
     ),
 }

@@ -5,6 +5,8 @@ contrastive   how the encoder(s) learn: the loss (nt_xent, supcon, triplet, clas
               the near-duplicate queries' augmentation
 search        video search: the channel served (visual, text, fused), the fusion method and its knobs, BM25's
 index         `_target_` node (conf/index): exact or faiss ANN search over the catalogue's vectors
+copy_detection  visual search: near-duplicate search's own descriptor (a tiny image, or the encoder) and the
+              catalogue's reference views (framework.search.copy_detection); null: the encoder, one view
 """
 
 from __future__ import annotations
@@ -40,12 +42,21 @@ class SearchConfig:
 
 
 @dataclass
+class CopyDetectionConfig:
+    descriptor: Literal["tiny_image", "encoder"] = "tiny_image"
+    tiny_size: int = 8  # tiny_image: the side it is area-averaged to
+    view_sizes: list[float] = field(default_factory=lambda: [1.0])  # reference views' sides (shares of the image's)
+    view_positions: int = 1  # places per axis of a view smaller than the image
+    flips: bool = False  # mirrored views too (for copies that may be mirrored)
+
+
+@dataclass
 class RetrievalDatasetKeys:
     max_tokens: int = 16  # tokens kept per caption / query
     vocab_size: int = 20_000  # most frequent train-caption tokens (with padding and unknown)
 
 
-SCHEMAS = {"contrastive": ContrastiveConfig, "search": SearchConfig}
+SCHEMAS = {"contrastive": ContrastiveConfig, "search": SearchConfig, "copy_detection": CopyDetectionConfig}
 
 
 def settings(cfg: DictConfig) -> ContrastiveConfig:
@@ -54,6 +65,15 @@ def settings(cfg: DictConfig) -> ContrastiveConfig:
     given = OmegaConf.to_container(cfg.contrastive, resolve=True)
     assert isinstance(given, dict)
     return ContrastiveConfig(**{**asdict(ContrastiveConfig()), **given})
+
+
+def copy_settings(cfg: DictConfig) -> CopyDetectionConfig | None:
+    """The `copy_detection` node with the schema's defaults (None: the case has none)."""
+    if cfg.get("copy_detection") is None:
+        return None
+    given = OmegaConf.to_container(cfg.copy_detection, resolve=True)
+    assert isinstance(given, dict)
+    return CopyDetectionConfig(**{**asdict(CopyDetectionConfig()), **given})
 
 
 DATASET_SCHEMA = RetrievalDatasetKeys
@@ -89,6 +109,17 @@ def check(cfg: DictConfig, problems: Problems) -> None:
         b = number_at(cfg.search, "bm25_b")
         if b is not None and b > 1:
             problems.add(f"'search.bm25_b' must be in [0, 1] (BM25's length normalisation), got {b}.")
+    if cfg.get("copy_detection") is not None:
+        node = cfg.copy_detection
+        check_dataclass(node, CopyDetectionConfig, "copy_detection", problems)
+        at_least(node, "copy_detection", {"tiny_size": 1, "view_positions": 1}, problems)
+        sizes = value_of(node, "view_sizes")
+        numbers = isinstance(sizes, ListConfig) and all(isinstance(v, int | float) for v in sizes)
+        if numbers and (not sizes or any(not 0 < v <= 1 for v in sizes)):
+            problems.add(
+                f"'copy_detection.view_sizes' are the reference views' sides as shares of the image's side, in "
+                f"(0, 1], got {list(sizes)}. Example: copy_detection.view_sizes=[1.0,0.9,0.8]"
+            )
     if cfg.get("dataset") is not None:
         at_least(cfg.dataset, "dataset", {"max_tokens": 1, "vocab_size": 3}, problems)
 

@@ -35,6 +35,10 @@ def test_tiny_run_of_every_encoder_records_the_suite(tmp_path: Path, args: tuple
         assert 0.0 <= metrics[f"test/{name}"] <= 1.0, name
         assert f"test/same_item/{name}" in metrics
     assert 0.0 <= metrics["test/near_duplicate/recall@1"] <= metrics["test/near_duplicate/recall@10"] <= 1.0
+    assert 0.0 <= metrics["test/near_duplicate/micro_ap"] <= metrics["test/near_duplicate/recall@1"]
+    assert 0.0 <= metrics["test/near_duplicate/encoder_recall@1"] <= 1.0
+    assert record["search"]["near_duplicate"]["views_per_image"] == 100  # the case's 4 x 4 sizes and places
+    assert record["serving"]["near_duplicate"]["p50_ms"] > 0
     assert 0.0 < metrics["index/recall@10"] <= 1.0
     assert record["serving"]["p50_ms"] > 0 and record["serving"]["indexing_images_per_s"] > 0
     assert record["trained"] is (not any(a.startswith("model=") for a in args))
@@ -55,6 +59,15 @@ def test_bad_settings_are_config_errors(tmp_path: Path, capsys) -> None:
     assert "contrastive.loss" in err and "temperature" in err and "crop_scale" in err
     assert run_cli(*TINY, "+contrastive.augment.flipp=0.5", f"hydra.run.dir={tmp_path}") == 2
     assert "flipp" in capsys.readouterr().err
+    bad_copy = ("copy_detection.descriptor=sift", "copy_detection.view_sizes=[1.0,1.5]", "copy_detection.tiny_size=0")
+    assert run_cli(*TINY, *bad_copy, f"hydra.run.dir={tmp_path}") == 2
+    err = capsys.readouterr().err
+    assert "copy_detection.descriptor" in err and "view_sizes" in err and "tiny_size" in err
+
+
+def test_copy_detection_belongs_to_contrastive_retrieval(tmp_path: Path, capsys) -> None:
+    assert run_cli("case=ad_click", *FAST, "+copy_detection.descriptor=tiny_image", f"hydra.run.dir={tmp_path}") == 2
+    assert "'copy_detection' applies to contrastive_retrieval cases only" in capsys.readouterr().err
 
 
 def test_a_zero_byte_image_stops_before_training(tmp_path: Path, capsys) -> None:
