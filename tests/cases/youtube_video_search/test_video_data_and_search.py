@@ -3,6 +3,12 @@ rank-bm25) and rank fusion (against ranx)."""
 
 from __future__ import annotations
 
+import os
+
+# ranx's numba kernels take ~40 s to compile on a fresh machine (no numba cache yet); on the 20-query
+# references here plain Python is instant. Set before anything imports numba.
+os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
+
 import itertools
 import time
 import warnings
