@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from framework.compare.columns import COSTS, cost_values, extra_metric_target, report_spec
+from framework.compare.columns import COSTS, HIGHER_IS_BETTER_EXTRAS, cost_values, extra_metric_target, report_spec
 from framework.config_dir import CONF_DIR
 from framework.errors import UserError
 from framework.tasks import kind_node_names
@@ -311,5 +311,7 @@ def _suite_direction(node: dict[str, Any]) -> bool | None:
 def _extra_direction(name: str, config: dict[str, Any]) -> bool | None:
     if name.endswith(("_ms", "_s")):  # latencies and durations
         return False
+    if name.rsplit("/", 1)[-1] in HIGHER_IS_BETTER_EXTRAS:
+        return True
     target = extra_metric_target(name, config)
     return None if target is None else higher_is_better(target)

@@ -180,3 +180,14 @@ def test_a_key_that_follows_the_seed_is_a_replicate_not_a_choice() -> None:
     # a key that only sometimes equals the seed stays an axis
     mixed = [record("dcn", s, order=i, **{"model.embedding_dim": d}) for i, (s, d) in enumerate([(1, 1), (2, 32)])]
     assert varied_axes(mixed).keys == ["model.embedding_dim"]
+
+
+def test_copy_detection_metrics_have_a_direction() -> None:
+    # near_duplicate/encoder/recall@1: a recall (the suite's family); micro_ap: a known extra, higher is better
+    report = ["test/near_duplicate/encoder/recall@1", "test/near_duplicate/micro_ap"]
+    run = record(**{"case.report.metrics": report})
+    run["config"]["eval"]["metrics"]["recall@10"] = {"_target_": "framework.metrics.topk.RecallAtK", "k": 10}
+    run["metrics"].update(dict.fromkeys(report, 0.5))
+    directions = metric_directions([run])
+    assert directions["test/near_duplicate/encoder/recall@1"] is True
+    assert directions["test/near_duplicate/micro_ap"] is True

@@ -7,12 +7,12 @@
   ones. `near_duplicate/recall@1`, `@10`: the share with a relevant one first / in the top 10;
   `near_duplicate/micro_ap`: the edited valid images (no original in the catalogue) query too, as
   distractors, and every query's best match is ranked by its score (μAP: one threshold for all queries);
-  `near_duplicate/encoder_recall@1`: the search embedding alone, for comparison;
+  `near_duplicate/encoder/recall@1`: the search embedding alone, for comparison;
 - same-item search, when the source knows instances: the other views of the query's item are relevant;
 - the index (`index`: exact, faiss Flat, IVF, HNSW) holds the test catalogue: its recall@10 against exact
   search and its batch query time;
 - serving: one image at a time, end to end on CPU, against the budget; the catalogue's indexing
-  throughput (embed + add, images/s); and one near-duplicate check (describe, search the views).
+  throughput (embed + add, images/s); and one near-duplicate check (describe, search the test catalogue's views).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _near_duplicate_search(
     k = min(10, len(test))
     out: dict[str, float] = {}
     top = torch.topk(torch.cat([model(q) for q in queries.split(_CHUNK)]) @ catalogue.T, k, dim=1).indices
-    out["test/near_duplicate/encoder_recall@1"] = float(same.gather(1, top[:, :1]).float().mean())
+    out["test/near_duplicate/encoder/recall@1"] = float(same.gather(1, top[:, :1]).float().mean())
     index = copy_index(model, cfg).build(as_float(test))
     scores, ids = index.search(queries, k)
     hits = same.gather(1, ids)
@@ -159,14 +159,15 @@ def serving(model: torch.nn.Module, data: RetrievalDataModule, cfg: DictConfig) 
         "indexing_images_per_s": len(catalogue) / max(indexing_s, 1e-9),
     }
     near = augmentation(settings(cfg).near_duplicate)
-    if near is not None:
-        copies = copy_index(model, cfg).build(as_float(catalogue))
-        edited = _near_duplicates(data.array("test", "images"), near, int(cfg.seed) + 1)
+    if near is not None:  # against the test catalogue's views, as evaluated (views x descriptor floats per image)
+        test = data.array("test", "images")
+        copies = copy_index(model, cfg).build(as_float(test))
+        edited = _near_duplicates(test, near, int(cfg.seed) + 1)
 
         def check(i: int) -> None:
             j = i % len(edited)
             copies.search(edited[j : j + 1], 1)
 
-        what = f"one edited image: copy descriptor, {copies.views} views x {len(catalogue)} images, best match"
+        what = f"one edited image: copy descriptor, {copies.views} views x {len(test)} test images, best match"
         out["near_duplicate"] = request_latency(check, cfg.case, what)
     return out

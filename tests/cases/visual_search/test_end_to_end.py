@@ -36,7 +36,7 @@ def test_tiny_run_of_every_encoder_records_the_suite(tmp_path: Path, args: tuple
         assert f"test/same_item/{name}" in metrics
     assert 0.0 <= metrics["test/near_duplicate/recall@1"] <= metrics["test/near_duplicate/recall@10"] <= 1.0
     assert 0.0 <= metrics["test/near_duplicate/micro_ap"] <= metrics["test/near_duplicate/recall@1"]
-    assert 0.0 <= metrics["test/near_duplicate/encoder_recall@1"] <= 1.0
+    assert 0.0 <= metrics["test/near_duplicate/encoder/recall@1"] <= 1.0
     assert record["search"]["near_duplicate"]["views_per_image"] == 100  # the case's 4 x 4 sizes and places
     assert record["serving"]["near_duplicate"]["p50_ms"] > 0
     assert 0.0 < metrics["index/recall@10"] <= 1.0
