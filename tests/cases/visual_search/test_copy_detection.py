@@ -119,3 +119,22 @@ def test_micro_ap_breaks_ties_against_the_correct_match() -> None:
     assert micro_average_precision(scores, torch.tensor([False, True]), 1) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="at least one"):
         micro_average_precision(scores, torch.tensor([False, False]), 0)
+
+
+@pytest.mark.slow
+def test_the_scale_bench_runs_and_prints_its_table() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    args = ["--catalogue", "60", "--queries", "20", "--latency-requests", "3"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_copy_detection.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = [line for line in done.stdout.splitlines() if line.startswith("| 60 |")]
+    assert row and float(row[0].split("|")[5]) >= 0.9  # recall@1 of 20 edited copies among 60 images
