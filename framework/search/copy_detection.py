@@ -20,8 +20,10 @@ systems (the database-side augmentation of the Image Similarity Challenge's base
 
 The views must cover the edits: a crop of area share a and aspect r keeps a side of sqrt(a r), so queries
 cropped to 80-100% of the area with aspect 3/4-4/3 need sides down to 0.78. Memory: N x views x descriptor
-floats (100 views of an 8 x 8 RGB tiny image: 77 KB per catalogue image); search is exact (a matrix
-product per chunk of queries).
+floats (100 views of an 8 x 8 RGB tiny image: 77 KB per catalogue image). Search is exact (a matrix product
+per chunk of queries: every view read per query), or, given an `index` (framework.serving.index: faiss IVF,
+HNSW), approximate: the index's best `candidates` views of each query, each reference scored by its best
+view among them — the best match is exact whenever the index finds the best view.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from framework.serving.index import VectorIndex
 
 Describe = Callable[[torch.Tensor], torch.Tensor]  # float images [B, C, H, W] -> vectors [B, D]
 _CHUNK = 512
@@ -81,12 +86,21 @@ class CopyIndex:
     view's cosine similarity."""
 
     def __init__(
-        self, describe: Describe, view_sizes: Sequence[float] = (1.0,), view_positions: int = 1, flips: bool = False
+        self,
+        describe: Describe,
+        view_sizes: Sequence[float] = (1.0,),
+        view_positions: int = 1,
+        flips: bool = False,
+        index: VectorIndex | None = None,
+        candidates: int = 64,
     ) -> None:
         if not view_sizes or any(not 0 < s <= 1 for s in view_sizes):
             raise ValueError(f"view_sizes are shares of the image side in (0, 1], got {list(view_sizes)}")
         if view_positions < 1:
             raise ValueError(f"view_positions must be >= 1, got {view_positions}")
+        if candidates < 1:
+            raise ValueError(f"candidates must be >= 1, got {candidates}")
+        self.index, self.candidates = index, candidates
         self.describe = describe
         self.boxes = view_boxes(view_sizes, view_positions, flips)
         self.vectors: torch.Tensor | None = None  # [N * views, D], reference-major
@@ -101,6 +115,8 @@ class CopyIndex:
     def build(self, catalogue: torch.Tensor) -> CopyIndex:
         per_view = [self._describe(crop_view(catalogue, box)) for box in self.boxes]  # views x [N, D]
         self.vectors = torch.stack(per_view, 1).flatten(0, 1).float()
+        if self.index is not None:
+            self.index.build(self.vectors.numpy())
         return self
 
     @property
@@ -118,8 +134,11 @@ class CopyIndex:
         return self.search_vectors(self._describe(queries), k)
 
     def search_vectors(self, described: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`search` of queries already described."""
+        """`search` of queries already described. With an index, a reference none of a query's candidate views
+        belongs to is not found: id -1, score -inf."""
         assert self.vectors is not None
+        if self.index is not None:
+            return self._search_index(described, k)
         n, k = len(self), min(k, len(self))
         rows = max(1, _SCORES_PER_CHUNK // max(len(self.vectors), 1))
         scores, ids = [], []
@@ -129,3 +148,20 @@ class CopyIndex:
             scores.append(top.values)
             ids.append(top.indices)
         return torch.cat(scores), torch.cat(ids)
+
+    def _search_index(self, described: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.index is not None and self.vectors is not None
+        n, k = len(self), min(k, len(self))
+        m = min(max(self.candidates, k), len(self.vectors))
+        found, views = self.index.search(np.ascontiguousarray(described.float().numpy()), m)
+        scores, views = torch.from_numpy(found).float(), torch.from_numpy(views).long()
+        refs = torch.where(views >= 0, views // self.views, n)  # column n: the slots the index left empty
+        rows = max(1, _SCORES_PER_CHUNK // (n + 1))
+        out_scores, out_ids = [], []
+        for s in range(0, len(refs), rows):
+            best = torch.full((len(refs[s : s + rows]), n + 1), float("-inf"))
+            best.scatter_reduce_(1, refs[s : s + rows], scores[s : s + rows], reduce="amax")
+            top = best[:, :n].topk(k, dim=1)
+            out_scores.append(top.values)
+            out_ids.append(top.indices.masked_fill(torch.isinf(top.values), -1))
+        return torch.cat(out_scores), torch.cat(out_ids)

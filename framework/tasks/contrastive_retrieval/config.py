@@ -48,6 +48,8 @@ class CopyDetectionConfig:
     view_sizes: list[float] = field(default_factory=lambda: [1.0])  # reference views' sides (shares of the image's)
     view_positions: int = 1  # places per axis of a view smaller than the image
     flips: bool = False  # mirrored views too (for copies that may be mirrored)
+    index: dict[str, Any] | None = None  # a conf/index node over the views (faiss IVF, HNSW); null: exact search
+    candidates: int = 64  # with an index: the views fetched per query, grouped by catalogue image
 
 
 @dataclass
@@ -112,7 +114,7 @@ def check(cfg: DictConfig, problems: Problems) -> None:
     if cfg.get("copy_detection") is not None:
         node = cfg.copy_detection
         check_dataclass(node, CopyDetectionConfig, "copy_detection", problems)
-        at_least(node, "copy_detection", {"tiny_size": 1, "view_positions": 1}, problems)
+        at_least(node, "copy_detection", {"tiny_size": 1, "view_positions": 1, "candidates": 1}, problems)
         sizes = value_of(node, "view_sizes")
         numbers = isinstance(sizes, ListConfig) and all(isinstance(v, int | float) for v in sizes)
         if numbers and (not sizes or any(not 0 < v <= 1 for v in sizes)):
@@ -125,4 +127,8 @@ def check(cfg: DictConfig, problems: Problems) -> None:
 
 
 def extra_target_nodes(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
-    return [("index", cfg.index)] if cfg.get("index") is not None else []
+    nodes = [("index", cfg.index)] if cfg.get("index") is not None else []
+    copies = cfg.get("copy_detection")
+    if isinstance(copies, DictConfig) and copies.get("index") is not None:
+        nodes.append(("copy_detection.index", copies.index))
+    return nodes

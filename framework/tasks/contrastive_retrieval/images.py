@@ -68,7 +68,8 @@ def copy_index(model: torch.nn.Module, cfg: DictConfig) -> CopyIndex:
     if c is None:
         return CopyIndex(model)
     describe = tiny_image(c.tiny_size) if c.descriptor == "tiny_image" else model
-    return CopyIndex(describe, c.view_sizes, c.view_positions, c.flips)
+    index = instantiate(cfg.copy_detection.index) if c.index is not None else None
+    return CopyIndex(describe, c.view_sizes, c.view_positions, c.flips, index, c.candidates)
 
 
 def _near_duplicate_search(
@@ -87,7 +88,7 @@ def _near_duplicate_search(
     out["test/near_duplicate/encoder/recall@1"] = float(same.gather(1, top[:, :1]).float().mean())
     index = copy_index(model, cfg).build(as_float(test))
     scores, ids = index.search(queries, k)
-    hits = same.gather(1, ids)
+    hits = same.gather(1, ids.clamp_min(0)) & (ids >= 0)  # -1: an ANN over the views found fewer images
     for n in (1, 10):
         out[f"test/near_duplicate/recall@{n}"] = float(hits[:, :n].any(1).float().mean())
     lure_scores, _ = index.search(distractors, 1)
@@ -99,6 +100,7 @@ def _near_duplicate_search(
         "descriptor": "encoder" if c is None else c.descriptor,
         "views_per_image": index.views,
         "bytes_per_image": index.bytes_per_image,
+        "views_index": None if index.index is None else index.index.describe(),
         "queries": len(test),
         "distractors": len(distractors),
     }

@@ -138,3 +138,36 @@ def test_the_scale_bench_runs_and_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     row = [line for line in done.stdout.splitlines() if line.startswith("| 60 |")]
     assert row and float(row[0].split("|")[5]) >= 0.9  # recall@1 of 20 edited copies among 60 images
+
+
+@pytest.mark.parametrize("index", ["ivf", "hnsw"])
+def test_an_ann_over_the_views_finds_what_exact_search_finds(index: str) -> None:
+    from framework.serving.index import FaissHNSWIndex, FaissIVFIndex
+
+    x = to_float(read_digits(16, max_rows=300).items["images"])
+    near = Augment(crop_scale=(0.8, 1.0), flip=0.0, jitter_p=1.0, grayscale_p=0.0, noise_sd=0.02)
+    queries = near(x, torch.Generator().manual_seed(2))
+    views = {"view_sizes": (1.0, 0.9, 0.8), "view_positions": 3}
+    ann = FaissIVFIndex(nlist=64, nprobe=8) if index == "ivf" else FaissHNSWIndex(m=16, ef_search=64)
+    exact = CopyIndex(tiny_image(8), **views).build(x)
+    approximate = CopyIndex(tiny_image(8), **views, index=ann, candidates=32).build(x)
+    e_scores, e_ids = exact.search(queries, 5)
+    a_scores, a_ids = approximate.search(queries, 5)
+    agree = float((a_ids[:, 0] == e_ids[:, 0]).float().mean())
+    assert agree >= 0.97, agree
+    same = a_ids[:, 0] == e_ids[:, 0]  # where both found the same best image, with the same (best view's) score
+    torch.testing.assert_close(a_scores[same, 0], e_scores[same, 0], atol=1e-5, rtol=0)
+    assert (a_ids >= -1).all() and ((a_ids == -1) == torch.isinf(a_scores)).all()
+
+
+def test_an_ann_that_finds_few_views_leaves_empty_slots() -> None:
+    from framework.serving.index import FaissFlatIndex
+
+    x = _images(6)
+    # 9 views per image; the 3 views fetched are all image 0's own (its whole view scores 1): one image found
+    index = CopyIndex(tiny_image(8), (1.0, 0.9), 2, index=FaissFlatIndex(), candidates=3).build(x)
+    scores, ids = index.search(x[:1], 3)
+    assert ids[0].tolist() == [0, -1, -1] and torch.isinf(scores[0, 1:]).all()
+    assert scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="candidates"):
+        CopyIndex(tiny_image(8), candidates=0)

@@ -22,7 +22,7 @@ SUITE = ("precision@1", "map@r", "recall@10", "mrr@10", "ndcg@10")
         ("contrastive.loss=triplet", "contrastive.mining=semi_hard"),
         ("contrastive.loss=classifier", "index=ivf"),
         ("model=pca", "model.dim=8", "index=flat"),
-        ("model=raw_pixels", "index=exact"),
+        ("model=raw_pixels", "index=exact", "copy_detection=tiny_image_views_ivf"),
     ],
     ids=["supcon", "nt_xent", "triplet", "classifier", "pca", "raw_pixels"],
 )
@@ -39,6 +39,8 @@ def test_tiny_run_of_every_encoder_records_the_suite(tmp_path: Path, args: tuple
     assert 0.0 <= metrics["test/near_duplicate/encoder/recall@1"] <= 1.0
     assert record["search"]["near_duplicate"]["views_per_image"] == 100  # the case's 4 x 4 sizes and places
     assert record["serving"]["near_duplicate"]["p50_ms"] > 0
+    views_index = record["search"]["near_duplicate"]["views_index"]
+    assert (views_index is not None) is ("copy_detection=tiny_image_views_ivf" in args)
     assert 0.0 < metrics["index/recall@10"] <= 1.0
     assert record["serving"]["p50_ms"] > 0 and record["serving"]["indexing_images_per_s"] > 0
     assert record["trained"] is (not any(a.startswith("model=") for a in args))
@@ -63,6 +65,12 @@ def test_bad_settings_are_config_errors(tmp_path: Path, capsys) -> None:
     assert run_cli(*TINY, *bad_copy, f"hydra.run.dir={tmp_path}") == 2
     err = capsys.readouterr().err
     assert "copy_detection.descriptor" in err and "view_sizes" in err and "tiny_size" in err
+    ann = "copy_detection=tiny_image_views_ivf"
+    assert run_cli(*TINY, ann, "copy_detection.candidates=0", f"hydra.run.dir={tmp_path}") == 2
+    assert "copy_detection.candidates" in capsys.readouterr().err
+    assert run_cli(*TINY, ann, "+copy_detection.index.nlistt=8", f"hydra.run.dir={tmp_path}") == 2
+    err = capsys.readouterr().err
+    assert "copy_detection.index" in err and "nlistt" in err
 
 
 def test_copy_detection_belongs_to_contrastive_retrieval(tmp_path: Path, capsys) -> None:
