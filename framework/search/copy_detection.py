@@ -30,15 +30,25 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from framework.serving.index import VectorIndex
-
 Describe = Callable[[torch.Tensor], torch.Tensor]  # float images [B, C, H, W] -> vectors [B, D]
 _CHUNK = 512
+
+
+class VectorIndex(Protocol):
+    """What the views' index must do (framework.serving.index's wrappers do; named here, not imported, so
+    search stays below serving)."""
+
+    def build(self, vectors: np.ndarray) -> None: ...
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
 _SCORES_PER_CHUNK = 1 << 24  # query x view similarities held at once in `search`
 
 
@@ -139,15 +149,13 @@ class CopyIndex:
         assert self.vectors is not None
         if self.index is not None:
             return self._search_index(described, k)
-        n, k = len(self), min(k, len(self))
-        rows = max(1, _SCORES_PER_CHUNK // max(len(self.vectors), 1))
-        scores, ids = [], []
-        for s in range(0, len(described), rows):
-            best = (described[s : s + rows].float() @ self.vectors.T).view(-1, n, self.views).amax(2)
-            top = best.topk(k, dim=1)
-            scores.append(top.values)
-            ids.append(top.indices)
-        return torch.cat(scores), torch.cat(ids)
+        vectors, n = self.vectors, len(self)
+        return _top_images(
+            lambda rows: (described[rows].float() @ vectors.T).view(-1, n, self.views).amax(2),
+            len(described),
+            len(vectors),
+            min(k, n),
+        )
 
     def _search_index(self, described: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.index is not None and self.vectors is not None
@@ -156,12 +164,24 @@ class CopyIndex:
         found, views = self.index.search(np.ascontiguousarray(described.float().numpy()), m)
         scores, views = torch.from_numpy(found).float(), torch.from_numpy(views).long()
         refs = torch.where(views >= 0, views // self.views, n)  # column n: the slots the index left empty
-        rows = max(1, _SCORES_PER_CHUNK // (n + 1))
-        out_scores, out_ids = [], []
-        for s in range(0, len(refs), rows):
-            best = torch.full((len(refs[s : s + rows]), n + 1), float("-inf"))
-            best.scatter_reduce_(1, refs[s : s + rows], scores[s : s + rows], reduce="amax")
-            top = best[:, :n].topk(k, dim=1)
-            out_scores.append(top.values)
-            out_ids.append(top.indices.masked_fill(torch.isinf(top.values), -1))
-        return torch.cat(out_scores), torch.cat(out_ids)
+
+        def best_of(rows: slice) -> torch.Tensor:
+            best = torch.full((len(refs[rows]), n + 1), float("-inf"))
+            return best.scatter_reduce_(1, refs[rows], scores[rows], reduce="amax")[:, :n]
+
+        return _top_images(best_of, len(refs), n + 1, k)
+
+
+def _top_images(
+    best_of: Callable[[slice], torch.Tensor], n_queries: int, width: int, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scores, ids) [Q, k] of the best images, from `best_of(rows)`: each image's best view score [rows, N]
+    for a chunk of queries, `width` scores computed per query (chunks hold `_SCORES_PER_CHUNK`). An image
+    scored -inf (not found) has id -1."""
+    step = max(1, _SCORES_PER_CHUNK // max(width, 1))
+    scores, ids = [], []
+    for s in range(0, n_queries, step):
+        top = best_of(slice(s, s + step)).topk(k, dim=1)
+        scores.append(top.values)
+        ids.append(top.indices.masked_fill(torch.isinf(top.values), -1))
+    return torch.cat(scores), torch.cat(ids)
