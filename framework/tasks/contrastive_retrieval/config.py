@@ -12,7 +12,7 @@ copy_detection  visual search: near-duplicate search's own descriptor (a tiny im
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -58,24 +58,25 @@ class RetrievalDatasetKeys:
     vocab_size: int = 20_000  # most frequent train-caption tokens (with padding and unknown)
 
 
+Schema = TypeVar("Schema")
 SCHEMAS = {"contrastive": ContrastiveConfig, "search": SearchConfig, "copy_detection": CopyDetectionConfig}
 
 
-def settings(cfg: DictConfig) -> ContrastiveConfig:
-    """The `contrastive` node with the schema's defaults for the keys a case leaves out (video search: no
-    margin, mining or augmentation)."""
-    given = OmegaConf.to_container(cfg.contrastive, resolve=True)
+def _filled(node: DictConfig, schema: type[Schema]) -> Schema:
+    """A node as its schema's dataclass, the schema's defaults for the keys the config leaves out."""
+    given = OmegaConf.to_container(node, resolve=True)
     assert isinstance(given, dict)
-    return ContrastiveConfig(**{**asdict(ContrastiveConfig()), **given})
+    return schema(**{**asdict(schema()), **given})
+
+
+def settings(cfg: DictConfig) -> ContrastiveConfig:
+    """The `contrastive` node (video search leaves out margin, mining and augmentation)."""
+    return _filled(cfg.contrastive, ContrastiveConfig)
 
 
 def copy_settings(cfg: DictConfig) -> CopyDetectionConfig | None:
-    """The `copy_detection` node with the schema's defaults (None: the case has none)."""
-    if cfg.get("copy_detection") is None:
-        return None
-    given = OmegaConf.to_container(cfg.copy_detection, resolve=True)
-    assert isinstance(given, dict)
-    return CopyDetectionConfig(**{**asdict(CopyDetectionConfig()), **given})
+    """The `copy_detection` node (None: the case has none)."""
+    return None if cfg.get("copy_detection") is None else _filled(cfg.copy_detection, CopyDetectionConfig)
 
 
 DATASET_SCHEMA = RetrievalDatasetKeys
