@@ -1,6 +1,6 @@
 """The config node of the detection kind and its checks (read before any heavy import).
 
-detection.decode   heatmap peaks -> boxes: score floor, top k per image, peak window, NMS IoU threshold
+detection.decode   heatmap peaks -> boxes: score floor, top k per image, peak window, NMS IoU threshold, flip testing
 detection.blur     how the run blurs the test images (Gaussian, per box) and how many it writes
 detection.augment  random horizontal flips and brightness in training
 """
@@ -20,6 +20,7 @@ class DecodeConfig:
     top_k: int = 100  # peaks kept per image before NMS
     peak_kernel: int = 3  # 3: 3x3 local maxima (CenterNet); 1: every cell, NMS alone removes duplicates
     nms_iou: float = 0.5  # a box is dropped above this IoU with a better one of its class; 1.0 = no NMS
+    flip_test: bool = False  # average the outputs of the image and its mirror (CenterNet's flip testing): 2x cost
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from framework.models.detection.decode import decode
+from framework.models.detection.decode import decode, flip_averaged
 from framework.models.detection.losses import detection_loss
 from framework.optim import with_scheduler
 from framework.training.module_helpers import log_train_loss, split_metrics
@@ -63,6 +63,7 @@ class DetectionTask(L.LightningModule):
         super().__init__()
         self.model = model
         self.decoding = dict(decoding)
+        self.flip_test = bool(self.decoding.pop("flip_test", False))
         self.val_metrics, self.test_metrics = split_metrics(metrics, compute_groups=False)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval, self.monitor = scheduler_interval, monitor
@@ -70,8 +71,11 @@ class DetectionTask(L.LightningModule):
         self.generator = torch.Generator().manual_seed(seed)
 
     def detect(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Detections [n, 6] per image (x1, y1, x2, y2, score, label) in input pixels."""
-        return decode(self.model(to_input(images)), self.model.stride, **self.decoding)
+        """Detections [n, 6] per image (x1, y1, x2, y2, score, label) in input pixels; with `flip_test`,
+        decoded from the outputs averaged with the mirrored image's."""
+        x = to_input(images)
+        out = flip_averaged(self.model, x) if self.flip_test else self.model(x)
+        return decode(out, self.model.stride, **self.decoding)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         images, boxes = batch["images"], batch["boxes"]
