@@ -24,8 +24,9 @@ COSTS = {
     "cost/parameters": "parameters",
 }
 HIGHER_IS_BETTER_COSTS = ("cost/samples_per_s",)  # a cost column that is better when larger
-# Metrics outside every eval suite, by their last name part: higher is better (micro AP: copy detection's)
-HIGHER_IS_BETTER_EXTRAS = ("micro_ap",)
+# Metrics outside every eval suite, by their last name part: higher is better (micro AP: copy detection's;
+# time_order: video search's reversal probe)
+HIGHER_IS_BETTER_EXTRAS = ("micro_ap", "time_order")
 # Costs shown only where a case or preset names them (case.report.costs).
 OPTIONAL_COSTS = {"cost/train_rows": "training rows per epoch (after negative downsampling)"}
 

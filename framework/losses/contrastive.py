@@ -6,6 +6,9 @@ clip (symmetric InfoNCE; Radford et al. 2021): a batch of B pairs (q_i, v_i), e.
   logits = q v^T / tau; cross-entropy towards the diagonal in both directions (text -> video and video ->
   text), averaged. `ids` masks a column that is the row's own item (two captions of one video in a batch
   are not each other's negatives).
+time_order (Bagad et al. 2023, "Test of Time"): a caption that states an order ("slices then simmers") must
+  score its video above the same video played backwards: cross-entropy over the two logits q v / tau and
+  q v_reversed / tau. A bag of frames scores both alike (loss log 2): only an encoder that sees order can win.
 nt_xent (SimCLR's normalised temperature-scaled cross-entropy; Chen et al. 2020): two augmented views z1,
   z2 of B images; each of the 2B views must pick its partner among the other 2B - 1 views. pytorch-metric-
   learning's NTXentLoss on cat(z1, z2) with labels cat(arange(B), arange(B)) is the same number (tested).
@@ -37,6 +40,11 @@ def clip_loss(q: torch.Tensor, v: torch.Tensor, temperature: float, ids: torch.T
         logits = logits.masked_fill(clash, float("-inf"))
     target = torch.arange(len(q), device=q.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def time_order_loss(q: torch.Tensor, v: torch.Tensor, v_reversed: torch.Tensor, temperature: float) -> torch.Tensor:
+    logits = torch.stack([(q * v).sum(1), (q * v_reversed).sum(1)], 1) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:

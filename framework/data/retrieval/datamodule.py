@@ -4,7 +4,8 @@
 2. the catalogue is split into train / valid / test (`dataset.split`), seeded:
    - images: by instance when the source knows instances (every view of an item in one split: a near-
      duplicate never leaks from train to test), else by image within each class (digits, folders);
-   - videos: by video;
+   - videos: by video; videos the source ties together (`instances`: the generator's order twins, a video
+     and its events played in reverse) share a split, so a test video's twin is in the test catalogue;
 3. each evaluated split is its own catalogue (the index holds its items) and its queries:
    - images: every image of the split queries the others (itself excluded); relevant = same class;
    - videos: the source's text queries whose best item falls in the split, with their graded relevance
@@ -143,7 +144,8 @@ class RetrievalDataModule(SplitTablesDataModule):
         if data.texts is None:
             raise DataError(f"{data.source}: a video corpus needs texts (captions) to train the text encoder on.")
         n = len(frames)
-        part = self._parts(data, np.arange(n), by_group=True)
+        stories = data.instances is not None and (data.instances >= 0).all()  # videos that must share a split
+        part = self._parts(data, data.instances if stories else np.arange(n), by_group=True)
         texts = data.texts.with_columns(pl.col("item").cast(pl.Int64))
         captions = texts.filter(pl.col("field") == "caption")
         part_of = pl.Series(part.astype(np.int64))
@@ -163,6 +165,7 @@ class RetrievalDataModule(SplitTablesDataModule):
         info["rows"] = {name: int((part == p).sum()) for p, name in enumerate(PARTS)}
         info["train_captions"] = len(train_captions)
         info["vocabulary"] = len(vocab) + 2
+        arrays["train_vocab_text"], arrays["train_vocab_offsets"] = pack_texts(vocab["token"])  # id = row + 2
         dropped: dict[str, int] = {}
         query_kinds: dict[str, int] = {}  # the source's query kinds (e.g. metadata words, caption words, order)
         for p, name in ((1, "valid"), (2, "test")):
@@ -228,11 +231,17 @@ class RetrievalDataModule(SplitTablesDataModule):
 
     # -- reading ---------------------------------------------------------------------------------------
     def texts(self, part: str, what: str) -> list[str]:
-        """`query` texts or `doc` (text-channel documents) of a split."""
+        """`query` texts or `doc` (text-channel documents) of a split; `vocab` of train: the caption
+        vocabulary (a word's id is its row + 2)."""
         return unpack_texts(self.arrays[f"{part}_{what}_text"], self.arrays[f"{part}_{what}_offsets"])
 
     def array(self, part: str, name: str) -> np.ndarray:
         return self.arrays[f"{part}_{name}"]
+
+    def token_ids(self, words: list[str] | tuple[str, ...]) -> list[int]:
+        """The text encoder's ids of those `words` that are in the train captions' vocabulary."""
+        vocab = {token: i + 2 for i, token in enumerate(self.texts("train", "vocab"))}
+        return [vocab[w] for w in words if w in vocab]
 
     def tensors(self, part: str) -> TensorTable:
         if self.spec.modality == "images":

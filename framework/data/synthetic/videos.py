@@ -11,7 +11,8 @@ direction + the current event's unit direction (the events occupy consecutive, n
 real frames, in order) + a per-video style offset (norm `style`) + per-frame noise (norm about `noise`).
 So a frame-mean encoder sees the topic and the event *set*, not their order; a temporal encoder can see
 the order. A share `order_twins` of the videos replays an earlier video's events in reverse order (same
-topic, same set): equal frame means up to the noise, different frame sequences.
+topic, same set): equal frame means up to the noise, different frame sequences. A twin and its original
+share an `instances` id, so the data module keeps them in one split.
 
 Texts (`field`): a "title" (topic + first event + filler; a share `generic_titles` is clickbait with no
 topic word), "tags" (topic, some events, filler; a share `clickbait_tags` adds other topics' words),
@@ -252,6 +253,7 @@ def generate(
         item_ids=[f"vid{i:05d}" for i in range(n)],
         source="synthetic videos",
         classes=topics,
+        instances=np.where(twin_of >= 0, twin_of, np.arange(n)),  # a twin and its original: one story, one split
         class_names=[t[0] for t in names],
         texts=pl.DataFrame(
             {"item": items, "text": texts, "field": fields},

@@ -28,6 +28,8 @@ class ContrastiveConfig:
     instance_weight: float = 0.0  # supcon / triplet: + this x NT-Xent over each image's two views (item-level)
     augment: dict[str, Any] | None = None  # training views (framework.data.images.augment.Augment's fields)
     near_duplicate: dict[str, Any] | None = None  # the near-duplicate queries' edit (the same fields)
+    reversal_weight: float = 0.0  # clip: + this x time-order loss (a caption stating an order vs its video reversed)
+    order_words: list[str] = field(default_factory=lambda: ["then", "before", "after"])  # what marks such a caption
 
 
 @dataclass
@@ -90,7 +92,14 @@ def check(cfg: DictConfig, problems: Problems) -> None:
     node = cfg.get("contrastive")
     if node is not None:
         check_dataclass(node, ContrastiveConfig, "contrastive", problems)
-        at_least(node, "contrastive", {"temperature": 1e-6, "margin": 0.0, "instance_weight": 0.0}, problems)
+        floors = {"temperature": 1e-6, "margin": 0.0, "instance_weight": 0.0, "reversal_weight": 0.0}
+        at_least(node, "contrastive", floors, problems)
+        weight, loss = number_at(node, "reversal_weight"), value_of(node, "loss")
+        if weight and loss is not None and loss != "clip":
+            problems.add(
+                f"'contrastive.reversal_weight' is a loss on (caption, video) pairs: it needs contrastive.loss=clip, "
+                f"got '{loss}'. Set contrastive.reversal_weight=0."
+            )
         for key in ("augment", "near_duplicate"):
             if isinstance(node.get(key), DictConfig):
                 from framework.data.images.augment import Augment  # torch: only when a config names one

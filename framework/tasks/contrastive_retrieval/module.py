@@ -7,7 +7,9 @@ Training, by `Objective.loss`:
                 `instance_weight` > 0 plus that much NT-Xent, so items of a class stay apart (near duplicates)
     triplet     two views; triplets mined in the batch from the class labels (`mining`, `margin`)
     classifier  one view; cross-entropy of a classifier head on the embedding (cut off for search)
-    clip        (caption, video) pairs; symmetric InfoNCE, other videos of the batch are the negatives
+    clip        (caption, video) pairs; symmetric InfoNCE, other videos of the batch are the negatives; with
+                `reversal_weight` > 0 plus that much time-order loss on the captions that state an order
+                (`order_words`): the video played backwards is their negative
 Evaluation: the split's catalogue is embedded once per pass (first batch); a batch of queries is scored
 against all of it and its ranked lists go to the eval suite (`framework.tasks.contrastive_retrieval.evaluation`).
 """
@@ -28,7 +30,8 @@ from framework.data.retrieval.datamodule import RetrievalDataModule
 
 if TYPE_CHECKING:
     from framework.data.images.augment import Augment
-from framework.losses.contrastive import clip_loss, nt_xent, supcon, triplet_loss
+from framework.losses.contrastive import clip_loss, nt_xent, supcon, time_order_loss, triplet_loss
+from framework.models.contrastive.text_video import reverse_frames
 from framework.optim import with_scheduler
 from framework.tasks.contrastive_retrieval.evaluation import image_gains, list_length, search_lists
 from framework.training.module_helpers import log_train_loss, split_metrics
@@ -46,6 +49,8 @@ class Objective:
     margin: float = 0.2
     mining: Literal["batch_hard", "semi_hard", "all"] = "batch_hard"
     instance_weight: float = 0.0  # + this x NT-Xent over the two views (supcon, triplet): tells items apart
+    reversal_weight: float = 0.0  # clip: + this x time-order loss on captions with an order word
+    order_words: tuple[str, ...] = ("then", "before", "after")
 
 
 class ContrastiveTask(L.LightningModule):
@@ -76,6 +81,9 @@ class ContrastiveTask(L.LightningModule):
                 if part == "train" and name in ("query_tokens", "gains", "classes"):
                     continue
                 self.register_buffer(f"{part}_{name}", torch.from_numpy(data.array(part, name)), persistent=False)
+        if self.modality == "videos":  # the vocabulary ids of the words that state an order
+            ids = data.token_ids(objective.order_words)
+            self.register_buffer("order_ids", torch.tensor(ids, dtype=torch.long), persistent=False)
         self._catalogue: torch.Tensor | None = None
 
     # -- encoders -------------------------------------------------------------------------------------
@@ -116,9 +124,14 @@ class ContrastiveTask(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         o = self.objective
         if self.modality == "videos":
-            video = batch["video"]
-            v = self.model.videos(self.train_frames[video], self.train_counts[video])
-            loss = clip_loss(self.model.texts(batch["tokens"]), v, o.temperature, ids=video)
+            video, tokens = batch["video"], batch["tokens"]
+            frames, counts = self.train_frames[video], self.train_counts[video]
+            q, v = self.model.texts(tokens), self.model.videos(frames, counts)
+            loss = clip_loss(q, v, o.temperature, ids=video)
+            ordered = torch.isin(tokens.long(), self.order_ids).any(1)
+            if o.reversal_weight > 0 and bool(ordered.any()):
+                backwards = self.model.videos(reverse_frames(frames[ordered], counts[ordered]), counts[ordered])
+                loss = loss + o.reversal_weight * time_order_loss(q[ordered], v[ordered], backwards, o.temperature)
         elif o.loss == "classifier":
             (x,) = self._views(batch["images"], 1)
             loss = F.cross_entropy(self.model.classifier(self.model.embed(x)), batch["classes"])

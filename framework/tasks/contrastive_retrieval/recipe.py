@@ -51,7 +51,9 @@ def build_model(cfg: DictConfig, spec: RetrievalSpec) -> torch.nn.Module:
 
 def _objective(cfg: DictConfig) -> Objective:
     c = settings(cfg)
-    return Objective(c.loss, c.temperature, c.margin, c.mining, c.instance_weight)
+    return Objective(
+        c.loss, c.temperature, c.margin, c.mining, c.instance_weight, c.reversal_weight, tuple(c.order_words)
+    )
 
 
 def _augmentation(cfg: DictConfig):

@@ -10,6 +10,11 @@ Every channel is scored with the eval suite on the test queries (`test/visual/*`
 the channel preset. When the source labels its queries by kind (the embedded generator: metadata words,
 caption words, mixed, event order), the monitored metric per kind too: `test/<channel>/<kind>/ndcg@10`.
 A video beyond a channel's lists has no score there: it ranks after every listed one.
+
+Time order (`test/visual/time_order`, the "Test of Time" probe of Bagad et al. 2023): for every test query
+that states an order (it has one of `contrastive.order_words`: "kitchen slices then simmers") and each of its
+fully relevant videos, does the video score above itself played backwards? The share of such pairs (a tie
+counts half): 0.5 for an encoder blind to order (a bag of frames ties exactly), 1.0 for one that reads it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from omegaconf import DictConfig
 from torchmetrics import Metric
 
 from framework.data.retrieval.datamodule import RetrievalDataModule
+from framework.models.contrastive.text_video import reverse_frames
 from framework.search.bm25 import BM25Search
 from framework.search.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from framework.search.tokens import tokenize
@@ -87,6 +93,24 @@ def channel_scores(
     return {"visual": visual, "text": text_only, "fused": _dense(fuse(visual, text, search), n)}
 
 
+def time_order(model: torch.nn.Module, data: RetrievalDataModule, words: list[str]) -> tuple[float, int] | None:
+    """(share of (order query, fully relevant video) pairs where the video beats itself reversed, pairs);
+    None when no test query states an order."""
+    tokens = torch.from_numpy(data.array("test", "query_tokens"))
+    ordered = torch.isin(tokens.long(), torch.tensor(data.token_ids(words), dtype=torch.long)).any(1)
+    gains = torch.from_numpy(data.array("test", "gains"))[ordered]
+    if not bool(ordered.any()) or not bool((gains > 0).any()):
+        return None
+    frames = torch.from_numpy(data.array("test", "frames"))
+    counts = torch.from_numpy(data.array("test", "counts"))
+    q = model.texts(tokens[ordered])
+    forward, backward = q @ model.videos(frames, counts).T, q @ model.videos(reverse_frames(frames, counts), counts).T
+    pairs = (gains == gains.max(1, keepdim=True).values) & (gains > 0)
+    tie = (forward - backward).abs() <= 1e-5  # summing reversed frames rounds differently: not an order signal
+    wins = torch.where(tie, 0.5, (forward > backward).double())
+    return float(wins[pairs].mean()), int(pairs.sum())
+
+
 def evaluate_test(
     model: torch.nn.Module, data: RetrievalDataModule, cfg: DictConfig, metrics: dict[str, Metric]
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -104,6 +128,9 @@ def evaluate_test(
             rows = torch.from_numpy(np.flatnonzero(kinds == code))
             part = evaluate_scores(monitor, torch.from_numpy(scores)[rows], gains[rows], None)
             out.update({f"test/{channel}/{kind}/{k}": v for k, v in part.items()})
+    probe = time_order(model, data, list(cfg.contrastive.get("order_words", [])))
+    if probe is not None:
+        out["test/visual/time_order"] = probe[0]
     record = {
         "queries": int(gains.shape[0]),
         "catalogue": int(gains.shape[1]),
@@ -112,6 +139,7 @@ def evaluate_test(
         "text_documents": data.info.get("text_channel_documents"),
         "videos_without_text": data.info.get("videos_without_text", {}).get("test"),
         "video_features": data.info.get("source_info", {}).get("features", "from the source"),
+        "time_order_pairs": None if probe is None else probe[1],
     }
     return out, record
 

@@ -71,6 +71,8 @@ def test_bad_settings_are_config_errors(tmp_path: Path, capsys) -> None:
     assert run_cli(*TINY, ann, "+copy_detection.index.nlistt=8", f"hydra.run.dir={tmp_path}") == 2
     err = capsys.readouterr().err
     assert "copy_detection.index" in err and "nlistt" in err
+    assert run_cli(*TINY, "+contrastive.reversal_weight=1.0", f"hydra.run.dir={tmp_path}") == 2
+    assert "reversal_weight" in capsys.readouterr().err  # a loss on (caption, video) pairs, not on images
 
 
 def test_copy_detection_belongs_to_contrastive_retrieval(tmp_path: Path, capsys) -> None:

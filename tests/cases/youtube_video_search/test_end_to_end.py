@@ -26,6 +26,12 @@ def test_tiny_run_records_every_channel(tmp_path: Path, pooling: str) -> None:
     assert metrics["test/search/ndcg@10"] == metrics["test/fused/ndcg@10"]
     assert metrics["test/visual/ndcg@10"] == pytest.approx(metrics["test/ndcg@10"], abs=1e-5)
     assert record["search"]["fusion"] == "weighted" and record["serving"]["p50_ms"] > 0
+    # the time-order probe: a bag of frames ties every video with itself played backwards
+    assert record["search"]["time_order_pairs"] > 0
+    if pooling == "mean":
+        assert metrics["test/visual/time_order"] == 0.5
+    else:
+        assert 0.0 <= metrics["test/visual/time_order"] <= 1.0
 
 
 @pytest.mark.slow
