@@ -128,10 +128,11 @@ class ContrastiveTask(L.LightningModule):
             frames, counts = self.train_frames[video], self.train_counts[video]
             q, v = self.model.texts(tokens), self.model.videos(frames, counts)
             loss = clip_loss(q, v, o.temperature, ids=video)
-            ordered = torch.isin(tokens.long(), self.order_ids).any(1)
-            if o.reversal_weight > 0 and bool(ordered.any()):
-                backwards = self.model.videos(reverse_frames(frames[ordered], counts[ordered]), counts[ordered])
-                loss = loss + o.reversal_weight * time_order_loss(q[ordered], v[ordered], backwards, o.temperature)
+            if o.reversal_weight > 0:  # captions that state an order against their video played backwards
+                ordered = torch.isin(tokens.long(), self.order_ids).any(1)
+                if bool(ordered.any()):
+                    backwards = self.model.videos(reverse_frames(frames[ordered], counts[ordered]), counts[ordered])
+                    loss = loss + o.reversal_weight * time_order_loss(q[ordered], v[ordered], backwards, o.temperature)
         elif o.loss == "classifier":
             (x,) = self._views(batch["images"], 1)
             loss = F.cross_entropy(self.model.classifier(self.model.embed(x)), batch["classes"])
