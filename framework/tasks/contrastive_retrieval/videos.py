@@ -93,9 +93,11 @@ def channel_scores(
     return {"visual": visual, "text": text_only, "fused": _dense(fuse(visual, text, search), n)}
 
 
-def time_order(model: torch.nn.Module, data: RetrievalDataModule, words: list[str]) -> tuple[float, int] | None:
+def time_order(
+    model: torch.nn.Module, data: RetrievalDataModule, words: list[str], visual: np.ndarray
+) -> tuple[float, int] | None:
     """(share of (order query, fully relevant video) pairs where the video beats itself reversed, pairs);
-    None when no test query states an order."""
+    None when no test query states an order. `visual`: the visual channel's test scores [Q, N] (forward)."""
     tokens = torch.from_numpy(data.array("test", "query_tokens"))
     ordered = torch.isin(tokens.long(), torch.tensor(data.token_ids(words), dtype=torch.long)).any(1)
     gains = torch.from_numpy(data.array("test", "gains"))[ordered]
@@ -103,8 +105,8 @@ def time_order(model: torch.nn.Module, data: RetrievalDataModule, words: list[st
         return None
     frames = torch.from_numpy(data.array("test", "frames"))
     counts = torch.from_numpy(data.array("test", "counts"))
-    q = model.texts(tokens[ordered])
-    forward, backward = q @ model.videos(frames, counts).T, q @ model.videos(reverse_frames(frames, counts), counts).T
+    forward = torch.from_numpy(visual)[ordered]
+    backward = (model.texts(tokens[ordered]) @ model.videos(reverse_frames(frames, counts), counts).T).double()
     pairs = (gains == gains.max(1, keepdim=True).values) & (gains > 0)
     tie = (forward - backward).abs() <= 1e-5  # summing reversed frames rounds differently: not an order signal
     wins = torch.where(tie, 0.5, (forward > backward).double())
@@ -119,7 +121,8 @@ def evaluate_test(
     names = list(data.info.get("query_kinds", []))
     monitor = {str(cfg.eval.monitor): metrics[str(cfg.eval.monitor)]}
     out: dict[str, float] = {}
-    for channel, scores in channel_scores(model, data, "test", cfg.search).items():
+    channels = channel_scores(model, data, "test", cfg.search)
+    for channel, scores in channels.items():
         values = evaluate_scores(metrics, torch.from_numpy(scores), gains, None)
         out.update({f"test/{channel}/{k}": v for k, v in values.items()})
         if channel == str(cfg.search.channel):
@@ -128,7 +131,7 @@ def evaluate_test(
             rows = torch.from_numpy(np.flatnonzero(kinds == code))
             part = evaluate_scores(monitor, torch.from_numpy(scores)[rows], gains[rows], None)
             out.update({f"test/{channel}/{kind}/{k}": v for k, v in part.items()})
-    probe = time_order(model, data, list(cfg.contrastive.get("order_words", [])))
+    probe = time_order(model, data, list(cfg.contrastive.get("order_words", [])), channels["visual"])
     if probe is not None:
         out["test/visual/time_order"] = probe[0]
     record = {
