@@ -19,7 +19,8 @@ class SkipGramConfig:
     global_context: bool = True  # the booked listing is context of every click of its session
     negatives: int = 5  # random negatives per pair (by popularity^0.75, as word2vec)
     market_negatives: int = 0  # negatives per pair from the center listing's market (0 = off)
-    negative_sampling: str = "sampled"  # sampled (word2vec) | expected (their expectation: small catalogues)
+    negative_sampling: str = "sampled"  # sampled (word2vec) | shared (per chunk of pairs) | expected (small catalogues)
+    shared_negatives: int = 16  # negative_sampling=shared: random negatives drawn per chunk of 2,048 pairs
 
 
 @dataclass
@@ -32,7 +33,7 @@ class SessionDatasetKeys:
 
 
 SCHEMAS = {"skipgram": SkipGramConfig}
-NEGATIVE_SAMPLING = ("sampled", "expected")
+NEGATIVE_SAMPLING = ("sampled", "shared", "expected")
 EXPECTED_MAX_ITEMS = 20_000  # expected negatives score every center of a batch against every item
 DATASET_SCHEMA = SessionDatasetKeys
 
@@ -44,7 +45,7 @@ def check(cfg: DictConfig, problems: Problems) -> None:
         problems.add(f"Case '{value_of(cfg.case, 'name')}' is a session_embedding case and needs 'skipgram'.")
         return
     check_dataclass(node, SkipGramConfig, "skipgram", problems)
-    for key, low in (("window", 1), ("negatives", 0), ("market_negatives", 0)):
+    for key, low in (("window", 1), ("negatives", 0), ("market_negatives", 0), ("shared_negatives", 1)):
         value = value_of(node, key)
         if isinstance(value, int) and value < low:
             problems.add(f"'skipgram.{key}' must be at least {low}, got {value}.")
@@ -52,6 +53,8 @@ def check(cfg: DictConfig, problems: Problems) -> None:
     if isinstance(mode, str) and mode not in NEGATIVE_SAMPLING:
         problems.add(f"'skipgram.negative_sampling' must be one of {', '.join(NEGATIVE_SAMPLING)}, got '{mode}'.")
     negatives, market = value_of(node, "negatives"), value_of(node, "market_negatives")
+    if mode == "shared" and negatives == 0:
+        problems.add("skipgram.negative_sampling=shared shares the random negatives: set skipgram.negatives above 0.")
     if negatives == 0 and market == 0:
         problems.add("skip-gram needs negatives: set skipgram.negatives or skipgram.market_negatives above 0.")
     for key in ("valid_days", "test_days"):

@@ -2,12 +2,16 @@
 
 Negatives are drawn per batch: `negatives` from the unigram distribution raised to 0.75 (word2vec's
 noise distribution, through its unigram table), and `market_negatives` uniformly from the center listing's market.
-With `negative_sampling="expected"` nothing is drawn: the loss takes the expectation over both
-distributions (`SkipGram.expected_loss`).
+With `negative_sampling="shared"` the random negatives are drawn once per chunk of `SHARED_CHUNK` pairs
+(`shared_negatives` of them, each weighted negatives / shared_negatives: the same objective in expectation)
+and scored by one matrix product per chunk, as PyTorch-BigGraph's chunked negatives; same-market negatives
+stay per pair. With `negative_sampling="expected"` nothing is drawn: the loss takes the expectation over
+both distributions (`SkipGram.expected_loss`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import lightning.pytorch as L
@@ -17,6 +21,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from framework.data.sessions.datamodule import SessionDataModule
+from framework.models.embedding.skipgram import SHARED_CHUNK
 from framework.models.layers import set_sparse
 from framework.optim import with_scheduler
 from framework.tasks.session_embedding.evaluation import cold_start_neighbours, evaluate
@@ -37,6 +42,7 @@ class SkipGramTask(L.LightningModule):
         monitor: str = "val/booking_mrr",
         sparse_embeddings: bool = True,
         negative_sampling: str = "sampled",
+        shared_negatives: int = 16,
     ) -> None:
         super().__init__()
         self.model, self.metrics, self.data = model, metrics, data
@@ -50,7 +56,7 @@ class SkipGramTask(L.LightningModule):
         cells = np.searchsorted(share, (np.arange(size) + 0.5) / size)
         self.noise_table = torch.from_numpy(cells.astype(np.int32))  # int32: half the cache misses of int64
         self.negatives, self.market_negatives = negatives, market_negatives
-        self.negative_sampling = negative_sampling
+        self.negative_sampling, self.shared_negatives = negative_sampling, shared_negatives
         self.noise = torch.from_numpy(smoothed / smoothed.sum()).float()  # q_j of expected_loss
         self._weights_by_market: torch.Tensor | None = None
         market = data.item_features.get("market")
@@ -66,11 +72,14 @@ class SkipGramTask(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval, self.monitor = scheduler_interval, monitor
 
-    def _negatives(self, center: torch.Tensor) -> torch.Tensor:
-        parts = []
-        if self.negatives:
-            cells = torch.randint(len(self.noise_table), (len(center) * self.negatives,), dtype=torch.int32)
-            parts.append(self.noise_table[cells].long().view(len(center), self.negatives))
+    def _noise(self, *shape: int) -> torch.Tensor:
+        cells = torch.randint(len(self.noise_table), (math.prod(shape),), dtype=torch.int32)
+        return self.noise_table[cells].long().view(*shape)
+
+    def _negatives(self, center: torch.Tensor, per_pair: bool = True) -> torch.Tensor:
+        parts = [center.new_zeros((len(center), 0)).cpu()]
+        if self.negatives and per_pair:
+            parts.append(self._noise(len(center), self.negatives))
         if self.market_negatives:
             m = torch.from_numpy(self.market)[center.cpu()]
             offset = (torch.rand(len(center), self.market_negatives) * self.market_size[m][:, None]).long()
@@ -94,6 +103,11 @@ class SkipGramTask(L.LightningModule):
         center, context = batch["center"], batch["context"]
         if self.negative_sampling == "expected":
             loss = self.model.expected_loss(center, context, self._negative_weights)
+        elif self.negative_sampling == "shared":
+            chunks = -(-len(center) // SHARED_CHUNK)
+            shared = self._noise(chunks, self.shared_negatives).to(center.device)
+            weight = self.negatives / self.shared_negatives
+            loss = self.model.loss(center, context, self._negatives(center, per_pair=False), shared, weight)
         else:
             loss = self.model.loss(center, context, self._negatives(center))
         log_train_loss(self, loss, len(center))

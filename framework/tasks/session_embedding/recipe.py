@@ -105,6 +105,7 @@ def run_case(ctx: RunContext, data: SessionDataModule, metrics: dict[str, Metric
             monitor=f"val/{cfg.eval.monitor}",
             sparse_embeddings=sparse_embeddings(cfg),
             negative_sampling=str(s.negative_sampling),
+            shared_negatives=int(s.shared_negatives),
         )
         result = fit_and_test(ctx, task, data)
         if not result.is_global_zero:

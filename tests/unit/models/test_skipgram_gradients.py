@@ -88,3 +88,58 @@ def test_expected_loss_gradient_equals_autograds() -> None:
     ((positive + negative) / len(center)).backward()
     assert torch.allclose(model.vectors.table.weight.grad, v.grad, atol=1e-6)
     assert torch.allclose(model.contexts.table.weight.grad, u.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_shared_negatives_gradient_equals_autograds(sparse: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chunk's shared negatives score against every pair of that chunk (not of the other), weighted."""
+    import framework.models.embedding.skipgram as skipgram
+
+    monkeypatch.setattr(skipgram, "SHARED_CHUNK", 2)  # two chunks of two pairs, the last of one
+    model = _model()
+    model.vectors.table.sparse = model.contexts.table.sparse = sparse
+    center, context = torch.tensor([0, 1, 1, 5, 2]), torch.tensor([2, 3, 0, 5, 4])
+    market = torch.tensor([[4], [0], [5], [3], [1]])  # one per-pair negative
+    shared = torch.tensor([[4, 4, 1], [0, 2, 3], [5, 1, 1]])  # [chunks, S], repeated ids add up
+    model.loss(center, context, market, shared, 0.5).backward()
+    got = [
+        p.grad.to_dense() if p.grad.is_sparse else p.grad
+        for p in (model.vectors.table.weight, model.contexts.table.weight)
+    ]
+    v = model.vectors.table.weight.detach().clone().requires_grad_()
+    u = model.contexts.table.weight.detach().clone().requires_grad_()
+    per_pair = F.softplus(-(v[center] * u[context]).sum(1)) + F.softplus((v[center] * u[market[:, 0]]).sum(1))
+    chunk_of = torch.arange(len(center)) // 2
+    drawn = torch.einsum("bd,bsd->bs", v[center], u[shared[chunk_of]])
+    (per_pair + 0.5 * F.softplus(drawn).sum(1)).mean().backward()
+    assert torch.allclose(got[0], v.grad, atol=1e-6) and torch.allclose(got[1], u.grad, atol=1e-6)
+
+
+def test_shared_mode_draws_one_set_per_chunk_and_keeps_market_negatives_per_pair() -> None:
+    from framework.models.embedding.skipgram import SHARED_CHUNK
+    from framework.tasks.session_embedding.module import SkipGramTask
+
+    market = np.array([0, 0, 1, 1, 1])
+    clicks = np.array([0, 0, 0, 1, 2, 3, 4, 4])
+    data = SimpleNamespace(
+        parts={"train": Clicks(np.zeros(len(clicks), np.int64), clicks, np.array([-1]))},
+        spec=SessionSpec(5, {"market": 2}),
+        item_features={"market": market},
+    )
+    model = SkipGram(data.spec, 2)
+    seen = {}
+
+    def loss(center, context, negatives, shared=None, weight=1.0):  # records what the task draws
+        seen.update(negatives=negatives, shared=shared, weight=weight)
+        return torch.zeros((), requires_grad=True)
+
+    model.loss = loss  # type: ignore[method-assign]
+    task = SkipGramTask(
+        model, {}, data, 5, 2, optimizer=torch.optim.SGD, negative_sampling="shared", shared_negatives=4
+    )
+    task.log = lambda *a, **k: None  # type: ignore[method-assign]
+    center = torch.tensor([2] * (SHARED_CHUNK + 1))
+    task.training_step({"center": center, "context": center}, 0)
+    assert seen["shared"].shape == (2, 4) and seen["weight"] == 5 / 4
+    assert seen["negatives"].shape == (len(center), 2)  # only the same-market ones, per pair
+    assert set(seen["negatives"].unique().tolist()) <= {2, 3, 4}  # listing 2's market
