@@ -10,8 +10,9 @@ module; then
   reference), scored by mlsd's evaluation;
 - mlsd's skip-gram through `python run.py case=similar_listings` with the same dimension, window,
   negatives and epochs, first as plain skip-gram (no global context, no market negatives, no early
-  stopping: what gensim does), the same with `skipgram.negative_sampling=expected` (the negatives'
-  expectation instead of draws), then as the case's default (both of the paper's additions);
+  stopping: what gensim does), the same with `skipgram.negative_sampling=shared` (random negatives drawn
+  once per chunk of 2,048 pairs, one matrix product per chunk) and with `skipgram.negative_sampling=expected`
+  (the negatives' expectation instead of draws), then as the case's default (both of the paper's additions);
 - popularity and session co-visitation (item-kNN over sessions), which need no training.
 Quality: the booked listing's MRR and mean rank within its market, next-click HR@20 / MRR@20 (test
 sessions). Time: training wall time (gensim: `train`; mlsd: `fit_s`, the fit phase, which also runs a
@@ -117,6 +118,9 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     out = {
         "gensim_word2vec": repeated(lambda: gensim_run(data, args, seed), args.repeats),
         "mlsd_skipgram_plain": repeated(lambda: mlsd_run(seed, args, plain), args.repeats),
+        "mlsd_skipgram_plain_shared": repeated(
+            lambda: mlsd_run(seed, args, [*plain, "skipgram.negative_sampling=shared"]), args.repeats
+        ),
         "mlsd_skipgram_plain_expected": repeated(
             lambda: mlsd_run(seed, args, [*plain, "skipgram.negative_sampling=expected"]), args.repeats
         ),
