@@ -3,6 +3,7 @@
     pip install -e '.[bench]'   # deepctr-torch==0.3.0, the peer (it brings scikit-learn)
     python scripts/bench_feed.py [--seeds 1 2 3 4 5] [--models shared_bottom mmoe ple] [--epochs 10]
     python scripts/bench_feed.py --task-correlation 0.2       # less related tasks (dataset.task_correlation)
+    python scripts/bench_feed.py --monitor mean_auroc         # epochs chosen by the mean task AUC, both sides
     python scripts/bench_feed.py --quick                      # 1 seed, 4,000 rows, 1 epoch: does it run
 
 Tasks: the five reactions (click, like, comment, share, hide), all binary. Dwell time is left out: it is
@@ -24,7 +25,9 @@ set to 0), Adam at the case's lr (0.003), the dataset's batch size (1024), the s
 case's trainer.max_epochs, 10, or --epochs; mlsd with `early_stopping=null`), trained on the device mlsd's
 default hardware=cpu uses (the CPU). Epoch selection is the same: mlsd tests the checkpoint of its best
 validation nDCG@10; DeepCTR is fitted one epoch per `fit` call, scored on the validation split after each,
-and its best state (strictly better nDCG@10, as Lightning's checkpoint) is tested.
+and its best state (strictly better nDCG@10, as Lightning's checkpoint) is tested. `--monitor mean_auroc`
+selects by the mean of the five reactions' validation ROC-AUCs instead, on both sides (mlsd:
+`eval.monitor=mean_auroc`): a criterion that reads every head, for comparing per-task AUCs.
 mlsd runs through `python run.py case=personalized_news_feed ...` (its own loop, checkpoints, logging);
 its numbers come from run.json.
 
@@ -72,15 +75,16 @@ from framework.metrics.feed import FeedNDCG, FeedOutputs, OnTask, TopShare  # no
 CASE = "personalized_news_feed"
 TASKS = ["click", "like", "comment", "share", "hide"]
 METRICS = ["ndcg@10", *(f"{t}_auroc" for t in TASKS), "hide@10"]
+MONITORS = ("ndcg@10", "mean_auroc")  # the validation metric that picks the tested epoch, on both sides
 PEERS = {"shared_bottom": "SharedBottom", "mmoe": "MMOE", "ple": "PLE"}
 # DeepCTR 0.3.0's PLE builds `specific_expert_num` shared experts: more shared than specific ones fail
 PLE_SHAPE = ["model.shared_experts=1", "model.specific_experts=1"]
 QUICK_ROWS = 4000
 
 
-def mlsd_overrides(model: str, epochs: int | None) -> list[str]:
+def mlsd_overrides(model: str, epochs: int | None, monitor: str = "ndcg@10") -> list[str]:
     """What both the composed config and the run get: the model, the five binary tasks, fixed epochs."""
-    args = [f"case={CASE}", f"model={model}", f"multi_task.tasks=[{','.join(TASKS)}]"]
+    args = [f"case={CASE}", f"model={model}", f"multi_task.tasks=[{','.join(TASKS)}]", f"eval.monitor={monitor}"]
     args += ["early_stopping=null"]  # the dwell metrics are skipped with the dwell task
     args += PLE_SHAPE if model == "ple" else []
     return args + ([f"trainer.max_epochs={epochs}"] if epochs is not None else [])
@@ -146,10 +150,11 @@ def evaluate(pred: np.ndarray, rows: dict[str, np.ndarray], weights: list[float]
     for name, metric in metrics.items():
         metric.update(outputs)
         out[name] = float(metric.compute())
+    out["mean_auroc"] = float(np.mean([out[f"{t}_auroc"] for t in TASKS]))
     return out
 
 
-def deepctr_run(data: FeedDataModule, cfg, model: str, seed: int, epochs: int) -> dict:
+def deepctr_run(data: FeedDataModule, cfg, model: str, seed: int, epochs: int, monitor: str) -> dict:
     dc = deepctr()
     from deepctr_torch.inputs import DenseFeat, SparseFeat
 
@@ -190,7 +195,7 @@ def deepctr_run(data: FeedDataModule, cfg, model: str, seed: int, epochs: int) -
         with contextlib.redirect_stdout(io.StringIO()):  # fit prints the device and the sample counts
             net.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         train_s += time.perf_counter() - start
-        valid = evaluate(net.predict(x_valid, eval_batch), data.rows["valid"], weights)["ndcg@10"]
+        valid = evaluate(net.predict(x_valid, eval_batch), data.rows["valid"], weights)[monitor]
         if valid > best:
             best, best_epoch, best_state = valid, epoch, copy.deepcopy(net.state_dict())
     if best_state is not None:  # else no epoch had a validation nDCG: test the last
@@ -199,9 +204,10 @@ def deepctr_run(data: FeedDataModule, cfg, model: str, seed: int, epochs: int) -
     return {**test, "train_s_per_epoch": train_s / epochs, "epochs": epochs, "best_epoch": best_epoch}
 
 
-def mlsd_run(dataset_args: list[str], model: str, seed: int, epochs: int, rows: dict[str, int]) -> dict:
+def mlsd_run(dataset_args: list[str], model: str, seed: int, epochs: int, rows: dict[str, int], monitor: str) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
-        args = [sys.executable, str(ROOT / "run.py"), *mlsd_overrides(model, epochs), *dataset_args, f"seed={seed}"]
+        args = [sys.executable, str(ROOT / "run.py"), *mlsd_overrides(model, epochs, monitor), *dataset_args]
+        args += [f"seed={seed}"]
         args += ["logger=none", "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]
         done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
@@ -211,7 +217,7 @@ def mlsd_run(dataset_args: list[str], model: str, seed: int, epochs: int, rows: 
     for part, n in rows.items():  # the run split and encoded the same rows as this process did
         if record["data"][f"{part}_rows"] != n:
             raise SystemExit(f"mlsd's run has {record['data'][f'{part}_rows']} {part} rows, the bench {n}")
-    valid = [row.get("val/ndcg@10", -np.inf) for row in history]
+    valid = [row.get(f"val/{monitor}", -np.inf) for row in history]
     return {
         **{k: m[f"test/{k}"] for k in METRICS},
         "train_s_per_epoch": record["data"]["train_rows"] / record["train_samples_per_s"],
@@ -221,7 +227,7 @@ def mlsd_run(dataset_args: list[str], model: str, seed: int, epochs: int, rows: 
     }
 
 
-def one_seed(dataset_args: list[str], models: list[str], seed: int, epochs: int) -> dict:
+def one_seed(dataset_args: list[str], models: list[str], seed: int, epochs: int, monitor: str) -> dict:
     runs = {}
     with tempfile.TemporaryDirectory() as cache:
         cfg = compose([*mlsd_overrides(models[0], epochs), *dataset_args, f"seed={seed}"])
@@ -231,8 +237,8 @@ def one_seed(dataset_args: list[str], models: list[str], seed: int, epochs: int)
         for model in models:
             cfg = compose([*mlsd_overrides(model, epochs), *dataset_args, f"seed={seed}"])
             rows = {part: len(data.rows[part]["query"]) for part in ("train", "valid", "test")}
-            runs[f"mlsd {model}"] = mlsd_run(dataset_args, model, seed, epochs, rows)
-            runs[f"deepctr {PEERS[model]}"] = deepctr_run(data, cfg, model, seed, epochs)
+            runs[f"mlsd {model}"] = mlsd_run(dataset_args, model, seed, epochs, rows, monitor)
+            runs[f"deepctr {PEERS[model]}"] = deepctr_run(data, cfg, model, seed, epochs, monitor)
     return runs
 
 
@@ -242,6 +248,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(PEERS), choices=list(PEERS))
     parser.add_argument("--epochs", type=int, help="both sides' epochs (default: the case's trainer.max_epochs)")
     parser.add_argument("--task-correlation", type=float, help="dataset.task_correlation, for both")
+    parser.add_argument("--monitor", default="ndcg@10", choices=MONITORS, help="validation metric picking the epoch")
     parser.add_argument("--quick", action="store_true", help=f"1 seed, {QUICK_ROWS} rows, 1 epoch")
     parser.add_argument("--out", default="bench_feed.json")
     args = parser.parse_args()
@@ -257,10 +264,10 @@ def main() -> None:
     deepctr()  # fail before any training when the peer is missing
     runs = {}
     for seed in seeds:
-        runs[seed] = one_seed(dataset_args, args.models, seed, epochs)
+        runs[seed] = one_seed(dataset_args, args.models, seed, epochs, args.monitor)
         print(f"seed {seed}: " + ", ".join(f"{m} {v['ndcg@10']:.4f}" for m, v in runs[seed].items()), flush=True)
     methods = list(runs[seeds[0]])
-    print(f"\n{epochs} epochs, {len(seeds)} seed(s), {' '.join(dataset_args)}, test split:\n")
+    print(f"\n{epochs} epochs, epoch by validation {args.monitor}, {len(seeds)} seed(s), {' '.join(dataset_args)}:\n")
     print("| method | " + " | ".join(METRICS) + " | train s/epoch |")
     print("|---" * (len(METRICS) + 2) + "|")
     for method in methods:
@@ -278,7 +285,8 @@ def main() -> None:
             c = paired_comparison({s: runs[s][peer][metric] for s in seeds}, {s: runs[s][ours][metric] for s in seeds})
             if c is not None:
                 print(f"  {model} {metric}: {c.mean_diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] p={c.p_value:.3f}")
-    out = {"seeds": seeds, "epochs": epochs, "dataset": dataset_args, "tasks": TASKS, "ple_shape": PLE_SHAPE}
+    out = {"seeds": seeds, "epochs": epochs, "monitor": args.monitor, "dataset": dataset_args, "tasks": TASKS}
+    out["ple_shape"] = PLE_SHAPE
     Path(args.out).write_text(json.dumps({**out, "runs": runs}, indent=1))
 
 
