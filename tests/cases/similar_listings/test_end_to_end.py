@@ -27,11 +27,15 @@ def test_tiny_skipgram_run_records_everything(tmp_path: Path) -> None:
     assert record["serving"]["budget_ms"] == 50 and "12 most similar" in record["serving"]["request"]
 
 
-def test_expected_negatives_train_and_a_bad_mode_stops_before_training(tmp_path: Path, capsys) -> None:
-    assert run_cli(*LISTINGS, "skipgram.negative_sampling=expected", f"hydra.run.dir={tmp_path / 'a'}") == 0
-    assert read_run(tmp_path / "a")["metrics"]["test/booking_mrr"] > 0
+def test_expected_and_shared_negatives_train_and_bad_modes_stop_before_training(tmp_path: Path, capsys) -> None:
+    for mode in ("expected", "shared"):
+        assert run_cli(*LISTINGS, f"skipgram.negative_sampling={mode}", f"hydra.run.dir={tmp_path / mode}") == 0
+        assert read_run(tmp_path / mode)["metrics"]["test/booking_mrr"] > 0
     assert run_cli(*LISTINGS, "skipgram.negative_sampling=exact", f"hydra.run.dir={tmp_path / 'b'}") == 2
-    assert "must be one of sampled, expected" in capsys.readouterr().err
+    assert "must be one of sampled, shared, expected" in capsys.readouterr().err
+    shared_without_random = ("skipgram.negative_sampling=shared", "skipgram.negatives=0")
+    assert run_cli(*LISTINGS, *shared_without_random, f"hydra.run.dir={tmp_path / 'c'}") == 2
+    assert "shares the random negatives: set skipgram.negatives above 0" in capsys.readouterr().err
 
 
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
