@@ -28,7 +28,7 @@ from framework.data.ranking.datamodule import RankingDataModule
 from framework.metrics.suite import compute_once
 from framework.metrics.topk import max_k
 from framework.serving.latency import measure_latency
-from framework.tasks.learning_to_rank.evaluation import ranked_lists
+from framework.tasks.learning_to_rank.evaluation import best_first, ranked_lists
 from framework.tasks.learning_to_rank.module import LTRTask, list_scores
 from framework.tasks.result import RecipeResult
 from framework.tracking.records import atomic_file
@@ -195,7 +195,7 @@ def _write_predictions(ranker: _Ranker, data: RankingDataModule, ctx: RunContext
     if lists is None:
         return None
     scores = ranker(lists, np.arange(len(lists["query"])))
-    order = torch.argsort(scores, dim=1, descending=True, stable=True).numpy()
+    order = best_first(scores, torch.from_numpy(lists["item"])).numpy()  # ties as the metrics order them
     lines = ["query,items"]
     for q, row in enumerate(order):
         items = lists["item"][q][row][lists["mask"][q][row]]

@@ -121,3 +121,23 @@ def test_ranked_lists_sort_by_score_and_feed_the_suite() -> None:
     for metric, expected in ((MRRAtK(200), 0.5), (MAPAtK(200), 0.5), (NDCGAtK(10), 1 / np.log2(3))):
         metric.update(lists)
         assert metric.compute().item() == pytest.approx(expected, rel=1e-6)  # the second query is skipped
+
+
+def test_ranked_lists_break_ties_by_item_not_by_row_order() -> None:
+    # every score ties: the metrics must not reward the relevant item for being listed first
+    label = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]])
+    mask = torch.ones(1, 5, dtype=torch.bool)
+    item = torch.tensor([[3, 8, 21, 5, 13]])
+    scores = torch.zeros(1, 5)
+    values = set()
+    for perm in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]):
+        p = torch.tensor([perm])
+        lists = ranked_lists(scores, label.gather(1, p), mask, item.gather(1, p), depth=10, catalog_size=30)
+        values.add(tuple(lists.items[0, :5].tolist()))
+        metric = MAPAtK(10)
+        metric.update(lists)
+        assert metric.compute().item() < 1.0  # item 3 (relevant) is not first by the hash
+    assert len(values) == 1  # the same order whatever order the rows came in
+    # scores still decide first; only equal scores fall back to the key
+    lists = ranked_lists(torch.tensor([[0.0, 1.0, 1.0, 0.5, 0.0]]), label, mask, item, depth=10, catalog_size=30)
+    assert set(lists.items[0, :2].tolist()) == {8, 21} and lists.items[0, 2].item() == 5
