@@ -11,7 +11,8 @@ split) is split once by mlsd's data module, then
   notes describe: learnable node embeddings, two SAGEConv layers, dot-product decoder, fresh
   `negative_sampling` every epoch, BCE, Adam 0.01, 100 full-batch epochs, no early stopping), scored by
   mlsd's evaluation (the same candidates, lists and metrics);
-- mlsd's GNN through `python run.py case=people_you_may_know ...` (early stopping on validation Recall@10).
+- mlsd's node2vec (`model=node2vec`: DeepWalk walks, skip-gram, cosine) and its GNN (early stopping on
+  validation Recall@10) through `python run.py case=people_you_may_know ...`.
 Table: mean ± std over seeds per method; differences to resource allocation paired by seed with the
 compare report's statistics (exact paired bootstrap 95% interval, paired t-test).
 Writes markdown to stdout and every number to --out (JSON).
@@ -113,7 +114,7 @@ def pyg_recipe(structure: GraphStructure, seed: int, epochs: int = 100) -> tuple
         return DotScorer(model(edge_index)), fit_s
 
 
-def mlsd_gnn(dataset_args: list[str], seed: int, extra: list[str]) -> dict:
+def mlsd_model(dataset_args: list[str], seed: int, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         args = [sys.executable, str(ROOT / "run.py"), "case=people_you_may_know", *dataset_args, f"seed={seed}"]
         args += ["logger=none", "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}", *extra]
@@ -159,7 +160,8 @@ def one_seed(cfg, dataset_args: list[str], seed: int, extra: list[str]) -> dict:
         **evaluate(suite(), scorer, structure, test, negatives, "friends_of_friends", valid),
         "fit_s": fit_s,
     }
-    out["mlsd_graph_sage"] = mlsd_gnn(dataset_args, seed, extra)
+    out["mlsd_node2vec"] = mlsd_model(dataset_args, seed, ["model=node2vec"])
+    out["mlsd_graph_sage"] = mlsd_model(dataset_args, seed, extra)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Link prediction models: neighbourhood heuristics (no training) and a GraphSAGE-style GNN.
+"""Link prediction models: neighbourhood heuristics (no training), node2vec and a GraphSAGE-style GNN.
 
 Every model gives a scorer for a graph (`model.scorer(structure)`) with `pairs(src, dst)` (a score per
 pair) and `users(users)` (a dense [len(users), n] block: every node's score for each user), so the

@@ -16,6 +16,7 @@ from torch import nn
 
 from framework.data.graph.datamodule import GraphSpec
 from framework.data.graph.structure import GraphStructure
+from framework.errors import ConfigError
 
 
 def personalized_pagerank(
@@ -73,7 +74,7 @@ class PersonalizedPageRank(nn.Module):
     def __init__(self, feature_spec: GraphSpec, alpha: float = 0.85, iterations: int = 50) -> None:
         super().__init__()
         if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1) (the probability of following an edge), got {alpha}")
+            raise ConfigError(f"model.alpha must be in (0, 1) (the probability of following an edge), got {alpha}.")
         self.alpha, self.iterations = alpha, iterations
 
     def scorer(self, structure: GraphStructure) -> PPRScorer:

@@ -1,8 +1,9 @@
 """The link_prediction recipe: the graph at t -> model -> the friendships of t+1, ranked per user.
 
 1. data: edge list -> clean (self-loops, duplicates dropped and counted) -> split -> negatives (GraphDataModule)
-2. model: a heuristic scores the graph as it is (no training, no checkpoint); a trainable model (GNN)
-   learns full batch through Lightning (`LinkPredictionTask`), checkpointed and resumable like every run
+2. model: a heuristic scores the graph as it is (no training, no checkpoint); node2vec fits its walks and
+   skip-gram on it in seconds, outside Lightning; a trainable model (GNN) learns full batch through
+   Lightning (`LinkPredictionTask`), checkpointed and resumable like every run
 3. evaluation: pair metrics and per-user top-k lists over the candidates (`val/*`, `test/*`)
 4. candidates: what friends-of-friends keeps (`candidates/test/fof_recall`) and saves (per-user counts)
 5. serving: per-user latency of candidate generation + scoring + top k, against the case's budget
@@ -73,8 +74,13 @@ def _train(ctx: RunContext, model: Any, data: GraphDataModule, metrics: dict[str
 def _evaluate_untrained(
     ctx: RunContext, model: Any, data: GraphDataModule, structure: GraphStructure, metrics: dict[str, Metric]
 ) -> dict[str, Any]:
-    """A model without parameters (a heuristic) is evaluated on the graph as it is."""
+    """A heuristic is evaluated on the graph as it is; a model fit outside Lightning (node2vec: walks and
+    skip-gram, seconds) is fit on it first."""
     split, strategy = data.split, str(ctx.cfg.candidates.strategy)
+    fitted = hasattr(model, "fit")
+    if fitted:
+        with ctx.timer("fit"):
+            model.fit(structure, int(ctx.cfg.seed))
     with ctx.timer("evaluate"):
         scorer = model.scorer(structure)
         val = evaluate(metrics, scorer, structure, split.held_out["valid"], split.negatives["valid"], strategy)
@@ -91,7 +97,7 @@ def _evaluate_untrained(
         "metrics": {**{f"val/{k}": v for k, v in val.items()}, **{f"test/{k}": v for k, v in test.items()}},
         "epochs": 0,
         "history": [],
-        "samples_per_s": None,  # nothing trains
+        "samples_per_s": None,  # nothing trains through Lightning (node2vec's loss per pass: its `history`)
         "checkpoints": {},
     }
 

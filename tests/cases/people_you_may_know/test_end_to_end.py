@@ -44,6 +44,11 @@ def test_design_choices_run(tmp_path: Path, override: str) -> None:
     assert read_run(tmp_path)["status"] == "finished"
 
 
+def test_node2vec_settings_out_of_range_stop_the_run(tmp_path: Path, capsys) -> None:
+    assert run_cli(*PYMK, "model=node2vec", "model.q=0", f"hydra.run.dir={tmp_path}") == 2
+    assert "model.q out of range" in capsys.readouterr().err
+
+
 def _edge_file(tmp_path: Path, text: str) -> str:
     path = tmp_path / "edges.txt"
     path.write_text(text)

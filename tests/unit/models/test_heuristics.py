@@ -11,6 +11,7 @@ from framework.data.graph.edges import clean
 from framework.data.graph.splits import split_graph
 from framework.data.graph.structure import GraphStructure
 from framework.data.synthetic.social_graph import generate
+from framework.errors import ConfigError
 from framework.models.graph.heuristics import NeighbourhoodHeuristic, pair_scores, user_scores
 from framework.models.graph.ppr import PersonalizedPageRank, personalized_pagerank
 
@@ -72,5 +73,5 @@ def test_scorers_agree_between_pairs_and_user_blocks(case) -> None:
 
 
 def test_pagerank_rejects_an_alpha_outside_0_1() -> None:
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(ConfigError, match=r"model\.alpha must be in"):
         PersonalizedPageRank(None, alpha=1.0)
