@@ -42,6 +42,7 @@ from framework.data.graph.structure import GraphStructure  # noqa: E402
 from framework.metrics.pairs import HitsAtK, PairAUROC  # noqa: E402
 from framework.metrics.topk import MAPAtK, RecallAtK  # noqa: E402
 from framework.models.graph.heuristics import HeuristicScorer, pair_scores  # noqa: E402
+from framework.models.graph.node2vec import VectorScorer  # noqa: E402
 from framework.tasks.link_prediction.evaluation import evaluate  # noqa: E402
 
 MEASURES = ["resource_allocation", "adamic_adar", "jaccard", "preferential_attachment", "common_neighbours"]
@@ -67,18 +68,7 @@ def networkx_scores(graph, measure: str, src: np.ndarray, dst: np.ndarray) -> np
     return np.array([p for _, _, p in function(graph, pairs)], dtype=float)
 
 
-class DotScorer:
-    def __init__(self, h: torch.Tensor) -> None:
-        self.h = h
-
-    def pairs(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
-        return (self.h[src] * self.h[dst]).sum(1)
-
-    def users(self, users: torch.Tensor) -> torch.Tensor:
-        return self.h[users] @ self.h.T
-
-
-def pyg_recipe(structure: GraphStructure, seed: int, epochs: int = 100) -> tuple[DotScorer, float]:
+def pyg_recipe(structure: GraphStructure, seed: int, epochs: int = 100) -> tuple[VectorScorer, float]:
     """PyG's examples/link_pred.py on a feature-less graph: embeddings -> 2 x SAGEConv -> dot."""
     from torch_geometric.nn import SAGEConv
     from torch_geometric.utils import negative_sampling
@@ -111,7 +101,7 @@ def pyg_recipe(structure: GraphStructure, seed: int, epochs: int = 100) -> tuple
     fit_s = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
-        return DotScorer(model(edge_index)), fit_s
+        return VectorScorer(model(edge_index)), fit_s
 
 
 def mlsd_model(dataset_args: list[str], seed: int, extra: list[str]) -> dict:

@@ -121,7 +121,6 @@ class Node2Vec(nn.Module):
                 f"node2vec: {', '.join(f'model.{name}' for name in bad)} out of range: walk_length must be at "
                 f"least 2; p, q and lr positive; the other settings at least 1."
             )
-        self.n_nodes = feature_spec.n_nodes
         self.skipgram = SkipGram(SessionSpec(n_items=feature_spec.n_nodes, item_features={}), embedding_dim)
         self.walks_per_node, self.walk_length, self.window = walks_per_node, walk_length, window
         self.p, self.q, self.negatives, self.epochs = p, q, negatives, epochs
@@ -141,7 +140,7 @@ class Node2Vec(nn.Module):
         starts = np.tile(starts, self.walks_per_node)
         walks = random_walks(structure.adj, starts, self.walk_length, self.p, self.q, rng)
         center, context = (torch.from_numpy(a) for a in walk_pairs(walks, self.window))
-        noise = torch.from_numpy(np.bincount(walks.ravel(), minlength=self.n_nodes).astype(np.float64)) ** 0.75
+        noise = torch.from_numpy(np.bincount(walks.ravel(), minlength=structure.n_nodes).astype(np.float64)) ** 0.75
         optimizer = torch.optim.Adam(self.skipgram.parameters(), lr=self.lr)
         self.history = []
         for _ in range(self.epochs):
@@ -160,12 +159,13 @@ class Node2Vec(nn.Module):
     def node_vectors(self) -> torch.Tensor:
         return F.normalize(self.skipgram.vectors.table.weight.detach().double(), dim=1)
 
-    def scorer(self, structure: GraphStructure) -> EmbeddingLinkScorer:
-        return EmbeddingLinkScorer(self.node_vectors())
+    def scorer(self, structure: GraphStructure) -> VectorScorer:
+        return VectorScorer(self.node_vectors())
 
 
-class EmbeddingLinkScorer:
-    """Cosine of two nodes' vectors, for pairs and for whole user rows."""
+class VectorScorer:
+    """Dot product of two nodes' vectors (their cosine when the vectors have unit length), for pairs and
+    for whole user rows."""
 
     def __init__(self, vectors: torch.Tensor) -> None:
         self.vectors = vectors

@@ -77,8 +77,7 @@ def _evaluate_untrained(
     """A heuristic is evaluated on the graph as it is; a model fit outside Lightning (node2vec: walks and
     skip-gram, seconds) is fit on it first."""
     split, strategy = data.split, str(ctx.cfg.candidates.strategy)
-    fitted = hasattr(model, "fit")
-    if fitted:
+    if hasattr(model, "fit"):
         with ctx.timer("fit"):
             model.fit(structure, int(ctx.cfg.seed))
     with ctx.timer("evaluate"):
@@ -97,7 +96,7 @@ def _evaluate_untrained(
         "metrics": {**{f"val/{k}": v for k, v in val.items()}, **{f"test/{k}": v for k, v in test.items()}},
         "epochs": 0,
         "history": [],
-        "samples_per_s": None,  # nothing trains through Lightning (node2vec's loss per pass: its `history`)
+        "samples_per_s": None,  # nothing trains through Lightning
         "checkpoints": {},
     }
 
