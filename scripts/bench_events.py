@@ -6,13 +6,14 @@
 
 Per seed the dataset is split and encoded once by mlsd's data module (whole users per split); then, on
 those identical features (categorical ids as categorical features, numeric columns as they are):
-- LightGBM (`objective="lambdarank"`) and XGBoost (`objective="rank:ndcg"`, `tree_method="hist"`), each
-  through its native training API (500 rounds at most, learning rate 0.05, early stopping on the
-  validation lists' NDCG@10 after 50 rounds without gain, other settings their defaults), scored by
-  mlsd's evaluation;
+- LightGBM (`objective="lambdarank"`) and XGBoost (`objective="rank:ndcg"`, `tree_method="hist"`, ids
+  as categories through `enable_categorical`), each through its native training API (500 rounds at
+  most, learning rate 0.05, early stopping on the validation lists' NDCG@10 after 50 rounds without
+  gain, other settings their defaults), scored by mlsd's evaluation;
 - mlsd through `python run.py case=event_recommendation ...`: LightGBM as mlsd runs it, the DNN with
   the listwise (the case's default) and the pointwise loss (the others: `experiment=events_loss`), and
-  the event-popularity baseline.
+  the event-popularity baseline; on the Kaggle log also the pointwise DNN without the `event_id` group
+  (what the event's own id embedding is worth).
 Metrics: MAP@200 (the challenge's), nDCG@10, MRR per user, users without an interested event skipped.
 Table: mean ± std over seeds; differences to LightGBM lambdarank paired by seed (the compare report's
 statistics: exact paired bootstrap 95% interval, paired t-test). Writes markdown to stdout and every
@@ -88,9 +89,12 @@ def xgboost_ndcg(data: RankingDataModule, seed: int) -> dict:
     except ImportError:
         raise SystemExit("xgboost is a peer of this benchmark: pip install -e '.[bench]'") from None
 
+    kinds = ["c"] * len(data.spec.categorical) + ["q"] * len(data.spec.numeric)  # ids as categories, as LightGBM
+
     def matrix(lists: dict[str, np.ndarray]) -> xgb.DMatrix:
         x, y, g = rows(lists)
-        return xgb.DMatrix(x, label=y, qid=np.repeat(np.arange(len(g)), g))
+        qid = np.repeat(np.arange(len(g)), g)
+        return xgb.DMatrix(x, label=y, qid=qid, feature_types=kinds, enable_categorical=True)
 
     params = {"objective": "rank:ndcg", "eta": RATE, "seed": seed, "nthread": 2, "eval_metric": "ndcg@10"}
     params["tree_method"] = "hist"
@@ -136,7 +140,7 @@ def dataset_config(dataset_args: list[str], seed: int):
 def one_seed(cfg, dataset_args: list[str], seed: int) -> dict:
     data = RankingDataModule(cfg, tempfile.mkdtemp(), seed)
     data.prepare()
-    return {
+    runs = {
         "lightgbm_lambdarank": lightgbm_lambdarank(data, seed),
         "xgboost_rank_ndcg": xgboost_ndcg(data, seed),
         "mlsd_lightgbm": mlsd_run(dataset_args, seed, ["model=lightgbm"]),
@@ -144,6 +148,10 @@ def one_seed(cfg, dataset_args: list[str], seed: int) -> dict:
         "mlsd_dnn_pointwise": mlsd_run(dataset_args, seed, ["ltr.loss=pointwise"]),
         "event_popularity": mlsd_run(dataset_args, seed, ["model=event_popularity"]),
     }
+    if any(f.name == "event_id" for f in data.spec.categorical):  # real logs: what the id is worth
+        without = ["ltr.loss=pointwise", "ltr.drop_groups=[event_id]"]
+        runs["mlsd_dnn_pointwise_without_event_id"] = mlsd_run(dataset_args, seed, without)
+    return runs
 
 
 def main() -> None:

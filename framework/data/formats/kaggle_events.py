@@ -23,6 +23,10 @@ Features, the same names and groups as the synthetic source (framework/data/synt
   impression), `user_seen_before` = log1p(events shown to the user at earlier times), `shown_together` =
   log1p(events shown to the user at this same time, this one included). A user's later impressions are
   the ones they came back for: on the fixture 57 % of them are "interested" against 17 % of first ones.
+- `event_id`, the event's own id as a categorical feature in a group of its own: an embedding for the
+  networks, a category for the trees (ids first seen outside the train split are out of vocabulary). An
+  event's appeal beyond its features is real-data signal: without the id, trees still recover it from
+  near-unique values (an event's exact viewer count, its first-shown time), networks cannot.
 - with events.csv: `event_hour`, `event_weekday` (0 = Monday) of start_time as written; `lead_days` =
   start minus shown; `category` = the event's word cluster: the c_1..c_100 counts, square-rooted and
   normalised, projected on 10 fixed Gaussian directions (numpy seed 0), the argmax (10 = no words), so an
@@ -221,13 +225,15 @@ def read_kaggle_events(
             missing[feature] = " and ".join(NEEDS[t] for t in lacking)
 
     numeric = [*NUMERIC, "event_days_shown", *TIMELINE]
-    groups = {g: list(c) for g, c in GROUPS.items()} | {"timeline": list(TIMELINE)}
+    categorical = [*CATEGORICAL, "event_id"]
+    groups = {g: list(c) for g, c in GROUPS.items()} | {"timeline": list(TIMELINE), "event_id": ["event_id"]}
     groups["popularity"].append("event_days_shown")
+    features["event_id"] = rows["item"].to_numpy()
     columns = {c: pl.Series(c, v, pl.Float64).fill_nan(None) for c, v in features.items() if c in numeric}
-    columns |= {c: pl.Series(c, v, pl.Int64) for c, v in features.items() if c in CATEGORICAL}
+    columns |= {c: pl.Series(c, v, pl.Int64) for c, v in features.items() if c in categorical}
     frame = (
         rows.select("part", "query", "item", "time", "label")
-        .with_columns(*[columns[c] for c in (*numeric, *CATEGORICAL)])
+        .with_columns(*[columns[c] for c in (*numeric, *categorical)])
         .with_columns(*[pl.when(pl.col(c) >= 0).then(pl.col(c)).alias(c) for c in CATEGORICAL])
     )
     info |= {
@@ -240,7 +246,7 @@ def read_kaggle_events(
     return QueryTable(
         labelled,
         numeric,
-        list(CATEGORICAL),
+        categorical,
         groups,
         source=train_file,
         info=info,

@@ -29,11 +29,15 @@ def test_fixture_counts_and_unlabelled_test_rows() -> None:
     assert table.unlabelled is not None and table.unlabelled["query"].n_unique() == 1357
     assert table.unlabelled.height == 10237 - info["test_duplicates_dropped"]
     assert table.unlabelled["label"].null_count() == table.unlabelled.height
-    from_log = {"invited", "seen_hour", "event_popularity", "event_days_shown", *TIMELINE}
+    from_log = {"invited", "seen_hour", "event_popularity", "event_days_shown", "event_id", *TIMELINE}
     for c in from_log:
         assert frame[c].null_count() == 0, c
     assert set(info["missing_features"]) == set(table.features) - from_log
     assert table.groups["timeline"] == TIMELINE and "event_days_shown" in table.groups["popularity"]
+    # the event's own id, a categorical feature in a group of its own (an id embedding; a category for trees)
+    assert table.groups["event_id"] == ["event_id"] and "event_id" in table.categorical
+    assert frame["event_id"].to_list() == frame["item"].to_list()
+    assert table.unlabelled["event_id"].to_list() == table.unlabelled["item"].to_list()
     # a user's later impressions are the ones they came back for (57 % interested against 17 %)
     later = frame["user_days_active"] > 0
     assert frame.filter(later)["label"].mean() > 0.5 > 0.2 > frame.filter(~later)["label"].mean()
@@ -135,6 +139,7 @@ def test_every_feature_by_hand_on_three_users(tmp_path: Path) -> None:
         return [*f[name].to_list(), *u[name].to_list()]  # train rows, then test's (4, 10)
 
     assert column("invited") == [0, 1, 0, 0, 0, 0]
+    assert column("event_id") == [10, 11, 10, 12, 11, 10]
     assert column("seen_hour") == [12, 12, 19, 19, 6, 12]  # local: UTC+2h, UTC-1h, unknown (UTC), UTC
     assert np.allclose(column("event_popularity"), np.log1p([3, 2, 3, 1, 2, 3]))  # users shown, train + test
     assert column("event_hour") == [19, 9, 19, 18, 9, 19]
