@@ -132,9 +132,7 @@ class Node2Vec(nn.Module):
         rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():  # word2vec's start, from the seed alone: the same seed, the same vectors
-            table = self.skipgram.vectors.table.weight
-            std = (2.0 / sum(table.shape)) ** 0.5  # Xavier normal, as FusedEmbedding starts
-            table.copy_(torch.randn(table.shape, generator=generator, dtype=table.dtype) * std)
+            nn.init.xavier_normal_(self.skipgram.vectors.table.weight, generator=generator)  # as FusedEmbedding
             self.skipgram.contexts.table.weight.zero_()
         starts = np.flatnonzero(structure.degree > 0)
         starts = np.tile(starts, self.walks_per_node)
