@@ -71,9 +71,9 @@ def cold_start_vectors(vectors: torch.Tensor, neighbours: np.ndarray) -> torch.T
 class ColdStartScorer:
     """Scores of a listing as if it were new: the mean of its neighbours' score rows under `base`.
 
-    For cosine similarity of unit vectors this ranks exactly as the cold-start vector does (a mean of dot
-    products is the dot product with the mean vector; normalising it scales a row); for a baseline (counts,
-    co-visitation) it is that baseline's natural cold start.
+    For skip-gram's similarities this ranks exactly as the cold-start vector does (a mean of dot products
+    is the dot product with the mean of the query vectors; for cosine, normalising it scales a row); for a
+    baseline (counts, co-visitation) it is that baseline's natural cold start.
     """
 
     def __init__(self, base: object, neighbours: np.ndarray) -> None:

@@ -9,7 +9,13 @@ pair (center c, context o) with k random negatives n_i and m same-market negativ
 (s = sigmoid). Random negatives come mostly from other markets, so they teach little about which
 listings of one market are alike: the same-market negatives do (the paper's third ingredient). Pairs,
 window and the booked listing as global context come from `framework.data.sessions.pairs`.
-Similar listings are served by cosine similarity of the v vectors.
+Similar listings are served by one of two similarities (`similarity`):
+- `in_out` (the default): the viewed listing's v against each candidate's context vector v', v_q . v'_x,
+  the score the training objective fits to co-clicks and bookings (the IN-OUT similarity of Nalisnick et
+  al. 2016, "Improving document ranking with dual word embeddings"). Not symmetric: it estimates which
+  listings follow the viewed one in a session, the booked listing included. Served as inner-product
+  search over the v' vectors; on the embedded data +0.035 booking MRR over cosine (BENCHMARKS.md);
+- `cosine` (the paper's): cosine of the two listings' v vectors, symmetric.
 
 `loss` computes the gradient by hand (`_SampledLoss`), with the loss and in cache-sized chunks of pairs:
 autograd's einsum/embedding backward copied the [B, 1 + k, d] block several times (a 65,536-pair step
@@ -32,24 +38,29 @@ from torch import nn
 
 from framework.data.sessions.datamodule import SessionSpec
 from framework.data.sessions.splits import Clicks
+from framework.errors import ConfigError
 from framework.models.layers import FusedEmbedding
 
 CPU_CHUNK = 2048  # pairs per chunk of the sampled loss on CPU (2,048: 10% faster than 4,096 on 2 cores)
 SHARED_CHUNK = 2048  # pairs that share one draw of negatives (negative_sampling=shared), on every device
+SIMILARITIES = ("cosine", "in_out")
 
 
 class SkipGram(nn.Module):
     """
     model = SkipGram(spec, embedding_dim=32)
     loss = model.loss(center, context, negatives)     # long [B], [B], [B, k]
-    sims = model.scorer(train_clicks).scores(np.array([3, 7]))   # [2, n_items] cosine similarities
+    sims = model.scorer(train_clicks).scores(np.array([3, 7]))   # [2, n_items] v_q . v'_x (in_out)
     """
 
     tasks = ("session_embedding",)
     trainable = True
 
-    def __init__(self, feature_spec: SessionSpec, embedding_dim: int = 32) -> None:
+    def __init__(self, feature_spec: SessionSpec, embedding_dim: int = 32, similarity: str = "in_out") -> None:
         super().__init__()
+        if similarity not in SIMILARITIES:
+            raise ConfigError(f"model.similarity must be one of {', '.join(SIMILARITIES)}, got '{similarity}'.")
+        self.similarity = similarity
         self.vectors = FusedEmbedding([feature_spec.n_items], embedding_dim, init_std=None)  # Xavier
         self.contexts = FusedEmbedding([feature_spec.n_items], embedding_dim, init_std=0.0)  # word2vec: zeros
 
@@ -80,11 +91,19 @@ class SkipGram(nn.Module):
         negative = _ExpectedNegatives.apply(v_table, u_table, unique, count[:, None] * weights(unique))
         return (F.softplus(-positive).sum() + negative) / len(center)
 
+    def query_vectors(self) -> torch.Tensor:
+        """What a request looks up: the viewed listing's v (unit length for cosine)."""
+        v = self.vectors.table.weight.detach().float()
+        return F.normalize(v, dim=1) if self.similarity == "cosine" else v
+
     def item_vectors(self) -> torch.Tensor:
-        return F.normalize(self.vectors.table.weight.detach().float(), dim=1)
+        """What the index holds: the candidates' unit v (cosine) or their context vectors v' (in_out)."""
+        if self.similarity == "cosine":
+            return self.query_vectors()
+        return self.contexts.table.weight.detach().float()
 
     def scorer(self, train: Clicks) -> EmbeddingScorer:
-        return EmbeddingScorer(self.item_vectors().cpu())
+        return EmbeddingScorer(self.query_vectors().cpu(), self.item_vectors().cpu())
 
 
 class _SampledLoss(torch.autograd.Function):
@@ -189,8 +208,10 @@ class _ExpectedNegatives(torch.autograd.Function):
 
 
 class EmbeddingScorer:
-    def __init__(self, vectors: torch.Tensor) -> None:
-        self.vectors = vectors
+    """Inner products of the queries' vectors with every item's (the same table for cosine)."""
+
+    def __init__(self, query_vectors: torch.Tensor, item_vectors: torch.Tensor) -> None:
+        self.query_vectors, self.item_vectors = query_vectors, item_vectors
 
     def scores(self, queries: np.ndarray) -> torch.Tensor:
-        return self.vectors[torch.from_numpy(queries)] @ self.vectors.T
+        return self.query_vectors[torch.from_numpy(queries)] @ self.item_vectors.T

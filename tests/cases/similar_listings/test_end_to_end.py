@@ -38,6 +38,16 @@ def test_expected_and_shared_negatives_train_and_bad_modes_stop_before_training(
     assert "shares the random negatives: set skipgram.negatives above 0" in capsys.readouterr().err
 
 
+def test_in_out_similarity_runs_and_serves(tmp_path: Path, capsys) -> None:
+    assert run_cli(*LISTINGS, "model.similarity=in_out", f"hydra.run.dir={tmp_path / 'a'}") == 0
+    record = read_run(tmp_path / "a")
+    m = record["metrics"]
+    assert 0.0 < m["test/booking_mrr"] <= 1.0 and 0.0 < m["test/cold_booking_mrr"] <= 1.0
+    assert record["serving"]["p99_ms"] > 0
+    assert run_cli(*LISTINGS, "model.similarity=dot", f"hydra.run.dir={tmp_path / 'b'}") == 2
+    assert "model.similarity must be one of cosine, in_out" in capsys.readouterr().err
+
+
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert run_cli(*LISTINGS, "seed=3", f"hydra.run.dir={tmp_path / name}") == 0

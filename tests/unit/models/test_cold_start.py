@@ -43,7 +43,7 @@ def test_cold_start_scorer_ranks_as_the_cold_start_vector() -> None:
     g = torch.Generator().manual_seed(0)
     vectors = torch.nn.functional.normalize(torch.randn(7, 4, generator=g), dim=1)
     nb = similar_listings({"market": MARKET, "type": KIND}, COUNTS, k=3)
-    cold = ColdStartScorer(EmbeddingScorer(vectors), nb).scores(np.arange(7))
+    cold = ColdStartScorer(EmbeddingScorer(vectors, vectors), nb).scores(np.arange(7))
     direct = (cold_start_vectors(vectors, nb) @ vectors.T).double()
     # same order per row: each row of `cold` is `direct` times the positive norm of the mean vector
     ratio = cold / direct

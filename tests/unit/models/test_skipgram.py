@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from framework.data.sessions.datamodule import SessionSpec
 from framework.data.sessions.splits import Clicks
+from framework.errors import ConfigError
 from framework.models.embedding.baselines import Popularity, SessionCoVisitation
 from framework.models.embedding.skipgram import SkipGram
 
@@ -25,13 +27,30 @@ def test_negative_sampling_loss_by_hand() -> None:
 
 
 def test_served_similarities_are_cosines() -> None:
-    model = SkipGram(SessionSpec(3, {}), embedding_dim=2)
+    model = SkipGram(SessionSpec(3, {}), embedding_dim=2, similarity="cosine")
     with torch.no_grad():
         model.vectors.table.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]]))
     sims = model.scorer(Clicks(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))).scores(
         np.array([0])
     )
     assert torch.allclose(sims, torch.tensor([[1.0, 0.0, 1 / math.sqrt(2)]]), atol=1e-6)
+
+
+def test_in_out_similarity_scores_v_against_context_vectors() -> None:
+    model = SkipGram(SessionSpec(3, {}), embedding_dim=2)  # in_out: the default
+    with torch.no_grad():
+        model.vectors.table.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]]))
+        model.contexts.table.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 2.0], [-1.0, 4.0]]))
+    empty = Clicks(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    # v_0 = (3, 0) against v'_0, v'_1, v'_2: 3, 1.5, -3; v_2 = (1, 1): 1, 2.5, 3 (not symmetric: s(0, 2) != s(2, 0))
+    sims = model.scorer(empty).scores(np.array([0, 2]))
+    assert torch.allclose(sims, torch.tensor([[3.0, 1.5, -3.0], [1.0, 2.5, 3.0]]))
+    assert torch.equal(model.item_vectors(), model.contexts.table.weight)
+
+
+def test_an_unknown_similarity_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="must be one of cosine, in_out, got 'dot'"):
+        SkipGram(SessionSpec(3, {}), embedding_dim=2, similarity="dot")
 
 
 def test_covisitation_and_popularity_by_hand() -> None:
